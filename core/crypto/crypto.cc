@@ -13,6 +13,10 @@ namespace {
 
 uint8_t* AllocSecret(size_t size) {
   if (size == 0) return nullptr;
+  // sodium_malloc aborts before sodium_init(); a static object holding a
+  // secret may be built before main() calls InitCrypto().
+  static const bool initialised = sodium_init() >= 0;
+  if (!initialised) std::abort();
   void* p = sodium_malloc(size);
   if (p == nullptr) std::abort();  // out of memory: nothing sensible to do
   std::memset(p, 0, size);

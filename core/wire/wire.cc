@@ -1,0 +1,126 @@
+#include "vigil/wire.h"
+
+namespace vigil::wire {
+namespace {
+
+Status CheckId(const std::string& id, const char* what) {
+  if (id.size() != kIdSize) {
+    return Status::InvalidArgument(std::string(what) + " must be 16 bytes");
+  }
+  return Status::Ok();
+}
+
+Status CheckRequestBody(const v1::Request& r) {
+  switch (r.body_case()) {
+    case v1::Request::kEnroll: {
+      const auto& e = r.enroll();
+      if (e.invite_secret().size() != 32 || e.identity_public_key().size() != 32 ||
+          e.device_transport_key().size() != 32) {
+        return Status::InvalidArgument("enroll: key sizes are wrong");
+      }
+      return CheckId(e.device().device_id(), "device id");
+    }
+    case v1::Request::kSend: {
+      const auto& s = r.send();
+      VIGIL_RETURN_IF_ERROR(CheckId(s.message_id(), "message id"));
+      if (s.deliveries_size() == 0) return Status::InvalidArgument("send: no deliveries");
+      if (s.deliveries_size() > kMaxDeliveries) {
+        return Status::InvalidArgument("send: too many deliveries");
+      }
+      for (const auto& d : s.deliveries()) {
+        VIGIL_RETURN_IF_ERROR(CheckId(d.device_id(), "recipient device id"));
+        if (d.blob().empty() || d.blob().size() > kMaxBlobSize) {
+          return Status::InvalidArgument("send: delivery size out of bounds");
+        }
+      }
+      return Status::Ok();
+    }
+    case v1::Request::kFetch:
+      return Status::Ok();
+    case v1::Request::kAck:
+      if (r.ack().seqs_size() > kMaxItems) return Status::InvalidArgument("ack: too many items");
+      return Status::Ok();
+    case v1::Request::kDirectory: {
+      const auto& d = r.directory();
+      if (d.names_size() + d.device_ids_size() > kMaxItems) {
+        return Status::InvalidArgument("directory: too many items");
+      }
+      for (const auto& n : d.names()) {
+        if (n.empty() || n.size() > 64) return Status::InvalidArgument("directory: bad name");
+      }
+      for (const auto& id : d.device_ids()) VIGIL_RETURN_IF_ERROR(CheckId(id, "device id"));
+      return Status::Ok();
+    }
+    case v1::Request::kPing:
+      return Status::Ok();
+    case v1::Request::BODY_NOT_SET:
+      break;
+  }
+  return Status::InvalidArgument("request has no known body");
+}
+
+}  // namespace
+
+StatusOr<v1::Request> DecodeRequest(ByteSpan frame) {
+  if (frame.size() > kMaxMessageSize) return Status::ResourceExhausted("request too large");
+  v1::Request r;
+  if (!r.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
+    return Status::InvalidArgument("malformed request (not a Vigil protobuf envelope)");
+  }
+  if (r.version() != kProtocolVersion) {
+    return Status::Unimplemented("unsupported protocol version " +
+                                 std::to_string(r.version()) + " (this relay speaks 1)");
+  }
+  if (r.request_id() == 0) return Status::InvalidArgument("request id must not be 0");
+  VIGIL_RETURN_IF_ERROR(CheckRequestBody(r));
+  return r;
+}
+
+StatusOr<v1::Response> DecodeResponse(ByteSpan frame) {
+  if (frame.size() > kMaxMessageSize) return Status::ResourceExhausted("response too large");
+  v1::Response r;
+  if (!r.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
+    return Status::InvalidArgument("malformed response from relay");
+  }
+  if (r.version() != kProtocolVersion) {
+    return Status::Unimplemented("relay speaks unsupported protocol version " +
+                                 std::to_string(r.version()));
+  }
+  if (r.has_fetch() && r.fetch().items_size() > kMaxItems) {
+    return Status::InvalidArgument("fetch response has too many items");
+  }
+  if (r.has_directory() && r.directory().members_size() > kMaxItems) {
+    return Status::InvalidArgument("directory response has too many members");
+  }
+  return r;
+}
+
+Bytes EncodeRequest(const v1::Request& request) {
+  Bytes out(request.ByteSizeLong());
+  request.SerializeToArray(out.data(), static_cast<int>(out.size()));
+  return out;
+}
+
+Bytes EncodeResponse(const v1::Response& response) {
+  Bytes out(response.ByteSizeLong());
+  response.SerializeToArray(out.data(), static_cast<int>(out.size()));
+  return out;
+}
+
+void SetError(v1::Response* response, const Status& status) {
+  response->clear_body();
+  auto* e = response->mutable_error();
+  e->set_code(static_cast<v1::ErrorCode>(static_cast<int>(status.code())));
+  e->set_message(status.message());
+}
+
+Status StatusFromResponse(const v1::Response& response) {
+  if (!response.has_error() || response.error().code() == v1::OK) return Status::Ok();
+  int code = static_cast<int>(response.error().code());
+  if (code < 0 || code > static_cast<int>(Code::kDeadlineExceeded)) {
+    code = static_cast<int>(Code::kInternal);
+  }
+  return Status(static_cast<Code>(code), response.error().message());
+}
+
+}  // namespace vigil::wire
