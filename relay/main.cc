@@ -1,1 +1,45 @@
-int main() { return 1; }
+// vigil-relay: composition root. Dispatches to one command per file in
+// relay/commands/.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "relay/commands/commands.h"
+#include "vigil/crypto.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: vigil-relay COMMAND --data DIR [options]\n"
+    "commands:\n"
+    "  init     --data DIR [--listen tcp://HOST:PORT]   create a relay store; prints its fingerprint\n"
+    "  serve    --data DIR [--log-level LEVEL]          run the relay\n"
+    "  invite   --data DIR --role ROLE --name NAME [--expires 72h]   print a one-time invite code\n"
+    "  members  --data DIR [--json]                     list members and devices\n"
+    "  revoke   --data DIR DEVICE_ID|MEMBER             refuse a device or a member from now on\n"
+    "The relay passphrase comes from VIGIL_RELAY_PASSPHRASE, --passphrase-file FILE, or a prompt.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  vigil::cli::DisableCoreDumps();
+  if (!vigil::crypto::InitCrypto().ok()) {
+    std::cerr << "vigil-relay: cannot initialise libsodium" << std::endl;
+    return 1;
+  }
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "help" || args[0] == "-h") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  std::string cmd = args[0];
+  args.erase(args.begin());
+  using namespace vigil::relay;
+  if (cmd == "init") return CmdInit(args);
+  if (cmd == "serve") return CmdServe(args);
+  if (cmd == "invite") return CmdInvite(args);
+  if (cmd == "members") return CmdMembers(args);
+  if (cmd == "revoke") return CmdRevoke(args);
+  std::cerr << "vigil-relay: unknown command '" << cmd << "'; run vigil-relay --help" << std::endl;
+  return 2;
+}

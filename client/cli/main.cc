@@ -1,1 +1,68 @@
-int main() { return 1; }
+// vigil: the client command line. Parses, calls client/lib, prints.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "client/cli/commands.h"
+#include "vigil/crypto.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: vigil [--home DIR] COMMAND [options]\n"
+    "commands:\n"
+    "  init                         create this device's encrypted store and keys\n"
+    "  join INVITE                  enroll with a relay using a one-time invite code\n"
+    "  whoami [--json]              this member, device and relay, with fingerprints\n"
+    "  send --to NAME (--text T | --file F)   send an end-to-end encrypted message\n"
+    "  sync                         send queued messages, receive new ones\n"
+    "  inbox [--json]               received messages\n"
+    "The home directory is --home, else $VIGIL_HOME, else ~/.vigil. The passphrase comes\n"
+    "from VIGIL_PASSPHRASE, --passphrase-file FILE, or a prompt.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  vigil::cli::DisableCoreDumps();
+  if (!vigil::crypto::InitCrypto().ok()) {
+    std::cerr << "vigil: cannot initialise libsodium" << std::endl;
+    return 1;
+  }
+  std::vector<std::string> args(argv + 1, argv + argc);
+  // Global options before the command.
+  std::string home;
+  while (!args.empty() && args[0].rfind("--home", 0) == 0) {
+    if (args[0] == "--home" && args.size() >= 2) {
+      home = args[1];
+      args.erase(args.begin(), args.begin() + 2);
+    } else if (args[0].rfind("--home=", 0) == 0) {
+      home = args[0].substr(7);
+      args.erase(args.begin());
+    } else {
+      std::cerr << "vigil: --home needs a directory" << std::endl;
+      return 2;
+    }
+  }
+  if (args.empty() || args[0] == "--help" || args[0] == "help" || args[0] == "-h") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  if (home.empty()) {
+    if (const char* h = std::getenv("VIGIL_HOME")) home = h;
+    else if (const char* u = std::getenv("HOME")) home = std::string(u) + "/.vigil";
+    else home = ".vigil";
+  }
+  std::string cmd = args[0];
+  args.erase(args.begin());
+  using namespace vigil::cli_client;
+  Context ctx{home};
+  if (cmd == "init") return CmdInit(ctx, args);
+  if (cmd == "join") return CmdJoin(ctx, args);
+  if (cmd == "whoami") return CmdWhoami(ctx, args);
+  if (cmd == "send") return CmdSend(ctx, args);
+  if (cmd == "sync") return CmdSync(ctx, args);
+  if (cmd == "inbox") return CmdInbox(ctx, args);
+  std::cerr << "vigil: unknown command '" << cmd << "'; run vigil --help" << std::endl;
+  return 2;
+}

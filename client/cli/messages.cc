@@ -1,0 +1,102 @@
+// send, sync, inbox.
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "client/cli/commands.h"
+#include "vigil/json.h"
+
+namespace vigil::cli_client {
+
+int CmdSend(const Context& ctx, const ArgList& argv) {
+  auto args = cli::Args::Parse(argv, {"to", "text", "file", "passphrase-file"}, {});
+  if (!args.ok()) return Fail(args.status());
+  auto to = args->Require("to");
+  if (!to.ok()) return Fail(to.status());
+  std::string text;
+  if (args->Has("text") == args->Has("file")) {
+    return Fail(Status::InvalidArgument("give exactly one of --text or --file"));
+  }
+  if (auto t = args->Get("text")) {
+    text = *t;
+  } else {
+    std::ifstream in(*args->Get("file"), std::ios::binary);
+    if (!in) return Fail(Status::NotFound("cannot read " + *args->Get("file")));
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  auto c = OpenClient(ctx, *args);
+  if (!c.ok()) return Fail(c.status());
+  auto r = (*c)->SendText(*to, text);
+  crypto::Wipe(text);
+  if (!r.ok()) return Fail(r.status());
+  std::cout << r->message_id << std::endl;
+  if (!r->delivered) {
+    std::cerr << "vigil: the relay is unreachable; the message is queued and will be sent by "
+                 "the next vigil sync"
+              << std::endl;
+  }
+  return 0;
+}
+
+int CmdSync(const Context& ctx, const ArgList& argv) {
+  auto args = cli::Args::Parse(argv, {"passphrase-file"}, {"json"});
+  if (!args.ok()) return Fail(args.status());
+  auto c = OpenClient(ctx, *args);
+  if (!c.ok()) return Fail(c.status());
+  auto r = (*c)->Sync();
+  if (!r.ok()) return Fail(r.status());
+  for (const auto& rej : r->rejected) {
+    std::cerr << "vigil: rejected a message from device " << rej.from_device.substr(0, 8) << ": "
+              << rej.reason << std::endl;
+  }
+  if (args->Has("json")) {
+    json::Writer j(true);
+    j.BeginObject();
+    j.Key("sent").Int(r->sent);
+    j.Key("outbox").Int(r->outbox_left);
+    j.Key("received").Int(r->received);
+    j.Key("duplicates").Int(r->duplicates);
+    j.Key("rejected").Int(static_cast<int64_t>(r->rejected.size()));
+    j.EndObject();
+    std::cout << j.Take() << std::endl;
+  } else {
+    std::cout << "sent " << r->sent << ", received " << r->received << ", rejected "
+              << r->rejected.size() << (r->outbox_left ? ", still queued " : "")
+              << (r->outbox_left ? std::to_string(r->outbox_left) : "") << std::endl;
+  }
+  return r->rejected.empty() ? 0 : 1;
+}
+
+int CmdInbox(const Context& ctx, const ArgList& argv) {
+  auto args = cli::Args::Parse(argv, {"passphrase-file"}, {"json"});
+  if (!args.ok()) return Fail(args.status());
+  auto c = OpenClient(ctx, *args);
+  if (!c.ok()) return Fail(c.status());
+  auto msgs = (*c)->Inbox();
+  if (!msgs.ok()) return Fail(msgs.status());
+  if (args->Has("json")) {
+    json::Writer j(true);
+    j.BeginArray();
+    for (const auto& m : *msgs) {
+      j.BeginObject();
+      j.Key("id").String(m.id);
+      j.Key("from").String(m.from);
+      j.Key("from_device").String(m.from_device);
+      j.Key("sent_at_ms").Int(m.sent_at_ms);
+      j.Key("received_at_ms").Int(m.received_at_ms);
+      j.Key("text").String(m.text);
+      j.EndObject();
+    }
+    j.EndArray();
+    std::cout << j.Take() << std::endl;
+    return 0;
+  }
+  for (const auto& m : *msgs) {
+    std::cout << "[" << m.id.substr(0, 8) << "] from " << m.from << ": " << m.text << "\n";
+  }
+  return 0;
+}
+
+}  // namespace vigil::cli_client

@@ -1,0 +1,594 @@
+#include "client/lib/client.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+
+#include "client/lib/envelope.h"
+#include "vigil/identity.h"
+#include "vigil/store/v1/store.pb.h"
+#include "vigil/wire.h"
+
+namespace vigil::client {
+namespace {
+
+namespace v1 = wire::v1;
+
+const std::vector<std::string_view> kMigrations = {
+    R"sql(
+CREATE TABLE config(key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE contacts(
+  name TEXT PRIMARY KEY,
+  role TEXT NOT NULL,
+  identity_key BLOB NOT NULL,
+  first_seen INTEGER NOT NULL);
+CREATE TABLE contact_devices(
+  device_id BLOB PRIMARY KEY,
+  name TEXT NOT NULL REFERENCES contacts(name),
+  signing_key BLOB NOT NULL,
+  dh_key BLOB NOT NULL,
+  certificate BLOB NOT NULL,
+  certificate_signature BLOB NOT NULL);
+CREATE TABLE outbox(
+  message_id BLOB PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  request BLOB NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT);
+CREATE TABLE messages(
+  message_id BLOB PRIMARY KEY,
+  direction TEXT NOT NULL,
+  peer TEXT NOT NULL,
+  peer_device BLOB,
+  sent_at INTEGER NOT NULL,
+  received_at INTEGER,
+  body BLOB NOT NULL);
+CREATE TABLE rejected(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  from_device BLOB,
+  received_at INTEGER NOT NULL,
+  reason TEXT NOT NULL);
+)sql",
+};
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status PutConfig(storage::Db& db, const char* key, ByteSpan value) {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare("INSERT OR REPLACE INTO config(key, value) VALUES(?, ?)"));
+  st.Bind(1, key).BindBlob(2, value);
+  return st.Run();
+}
+
+StatusOr<std::optional<crypto::SecretBytes>> GetConfig(storage::Db& db, const char* key) {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT value FROM config WHERE key = ?"));
+  st.Bind(1, key);
+  VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<crypto::SecretBytes>();
+  return std::optional<crypto::SecretBytes>(st.ColumnSecret(0));
+}
+
+StatusOr<crypto::SecretBytes> RequireConfig(storage::Db& db, const char* key) {
+  VIGIL_ASSIGN_OR_RETURN(auto v, GetConfig(db, key));
+  if (!v) return Status::DataLoss(std::string("device store lacks ") + key);
+  return std::move(*v);
+}
+
+Bytes ToPublic(const crypto::SecretBytes& s) { return Bytes(s.span().begin(), s.span().end()); }
+
+Status NotJoined() {
+  return Status::FailedPrecondition("this device has not joined a relay yet; run vigil join INVITE");
+}
+
+}  // namespace
+
+struct Client::Keys {
+  Bytes identity_public;
+  crypto::SecretBytes identity_secret;
+  Bytes device_id;
+  Bytes signing_public;
+  crypto::SecretBytes signing_secret;
+  Bytes dh_public;
+  crypto::SecretBytes dh_secret;
+  Bytes transport_public;
+  crypto::SecretBytes transport_secret;
+};
+
+Client::Client(std::string home, storage::Db db) : home_(std::move(home)), db_(std::move(db)) {}
+Client::~Client() {
+  conn_.reset();
+  ctx_.reset();
+}
+
+StatusOr<std::unique_ptr<Client>> Client::Init(const std::string& home, ByteSpan passphrase) {
+  auto db_or = storage::CreateStore(home, kStoreName, passphrase);
+  if (!db_or.ok()) {
+    if (db_or.status().code() == Code::kAlreadyExists) {
+      return Status::AlreadyExists("a Vigil device store already exists in " + home);
+    }
+    return db_or.status();
+  }
+  storage::Db db = std::move(db_or).value();
+  VIGIL_RETURN_IF_ERROR(db.Migrate(kMigrations));
+  crypto::SigningKeyPair identity = crypto::GenerateSigningKeyPair();
+  crypto::SigningKeyPair signing = crypto::GenerateSigningKeyPair();
+  crypto::DhKeyPair dh = crypto::GenerateDhKeyPair();
+  crypto::DhKeyPair transport = crypto::GenerateDhKeyPair();
+  Bytes device_id = crypto::RandomBytes(16);
+  VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db));
+  VIGIL_RETURN_IF_ERROR(PutConfig(db, "identity_public", identity.public_key));
+  VIGIL_RETURN_IF_ERROR(PutConfig(db, "identity_secret", identity.secret_key.span()));
+  VIGIL_RETURN_IF_ERROR(PutConfig(db, "device_id", device_id));
+  VIGIL_RETURN_IF_ERROR(PutConfig(db, "signing_public", signing.public_key));
+  VIGIL_RETURN_IF_ERROR(PutConfig(db, "signing_secret", signing.secret_key.span()));
+  VIGIL_RETURN_IF_ERROR(PutConfig(db, "dh_public", dh.public_key));
+  VIGIL_RETURN_IF_ERROR(PutConfig(db, "dh_secret", dh.secret_key.span()));
+  VIGIL_RETURN_IF_ERROR(PutConfig(db, "transport_public", transport.public_key));
+  VIGIL_RETURN_IF_ERROR(PutConfig(db, "transport_secret", transport.secret_key.span()));
+  std::string created = std::to_string(NowMs());
+  VIGIL_RETURN_IF_ERROR(PutConfig(db, "created_at", AsBytes(created)));
+  VIGIL_RETURN_IF_ERROR(txn.Commit());
+  return std::unique_ptr<Client>(new Client(home, std::move(db)));
+}
+
+StatusOr<std::unique_ptr<Client>> Client::Open(const std::string& home, ByteSpan passphrase) {
+  struct stat sb;
+  std::string header = home + "/" + kStoreName + ".key";
+  if (stat(header.c_str(), &sb) != 0) {
+    return Status::NotFound("no Vigil device store in " + home + "; run vigil init first");
+  }
+  VIGIL_ASSIGN_OR_RETURN(storage::Db db, storage::OpenStore(home, kStoreName, passphrase));
+  VIGIL_RETURN_IF_ERROR(db.Migrate(kMigrations));
+  return std::unique_ptr<Client>(new Client(home, std::move(db)));
+}
+
+StatusOr<Client::Keys> Client::LoadKeys() {
+  Keys k;
+  VIGIL_ASSIGN_OR_RETURN(auto ip, RequireConfig(db_, "identity_public"));
+  k.identity_public = ToPublic(ip);
+  VIGIL_ASSIGN_OR_RETURN(k.identity_secret, RequireConfig(db_, "identity_secret"));
+  VIGIL_ASSIGN_OR_RETURN(auto id, RequireConfig(db_, "device_id"));
+  k.device_id = ToPublic(id);
+  VIGIL_ASSIGN_OR_RETURN(auto sp, RequireConfig(db_, "signing_public"));
+  k.signing_public = ToPublic(sp);
+  VIGIL_ASSIGN_OR_RETURN(k.signing_secret, RequireConfig(db_, "signing_secret"));
+  VIGIL_ASSIGN_OR_RETURN(auto dp, RequireConfig(db_, "dh_public"));
+  k.dh_public = ToPublic(dp);
+  VIGIL_ASSIGN_OR_RETURN(k.dh_secret, RequireConfig(db_, "dh_secret"));
+  VIGIL_ASSIGN_OR_RETURN(auto tp, RequireConfig(db_, "transport_public"));
+  k.transport_public = ToPublic(tp);
+  VIGIL_ASSIGN_OR_RETURN(k.transport_secret, RequireConfig(db_, "transport_secret"));
+  return k;
+}
+
+StatusOr<Client::TransportInfo> Client::Transport() {
+  TransportInfo t;
+  VIGIL_ASSIGN_OR_RETURN(auto ep, GetConfig(db_, "relay_endpoint"));
+  if (!ep) return NotJoined();
+  t.endpoint = ToString(ep->span());
+  VIGIL_ASSIGN_OR_RETURN(auto rp, RequireConfig(db_, "relay_public"));
+  t.relay_public = ToPublic(rp);
+  VIGIL_ASSIGN_OR_RETURN(auto tp, RequireConfig(db_, "transport_public"));
+  t.transport_public = ToPublic(tp);
+  VIGIL_ASSIGN_OR_RETURN(t.transport_secret, RequireConfig(db_, "transport_secret"));
+  VIGIL_ASSIGN_OR_RETURN(auto id, RequireConfig(db_, "device_id"));
+  t.device_id = ToPublic(id);
+  return t;
+}
+
+StatusOr<net::ClientConnection*> Client::Connection() {
+  if (conn_) return conn_.get();
+  VIGIL_ASSIGN_OR_RETURN(TransportInfo t, Transport());
+  if (!ctx_) ctx_ = std::make_unique<net::Context>();
+  VIGIL_ASSIGN_OR_RETURN(conn_, net::ClientConnection::Connect(*ctx_, t.endpoint, t.relay_public,
+                                                               t.transport_public, t.transport_secret));
+  return conn_.get();
+}
+
+Status Client::Join(std::string_view invite_code) {
+  VIGIL_ASSIGN_OR_RETURN(auto existing, GetConfig(db_, "relay_endpoint"));
+  if (existing) return Status::AlreadyExists("this device has already joined a relay");
+  VIGIL_ASSIGN_OR_RETURN(identity::Invite invite, identity::DecodeInvite(invite_code));
+  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(crypto::DhKeyPair invite_key, identity::InviteTransportKey(invite.secret));
+
+  VIGIL_ASSIGN_OR_RETURN(v1::DirectoryDevice device,
+                         identity::CertifyDevice(k.identity_secret, k.identity_public, k.device_id,
+                                                 k.signing_public, k.dh_public, NowMs()));
+  v1::Request req;
+  auto* e = req.mutable_enroll();
+  e->set_invite_secret(ToString(invite.secret.span()));
+  e->set_identity_public_key(ToString(k.identity_public));
+  *e->mutable_device() = device;
+  e->set_device_transport_key(ToString(k.transport_public));
+
+  net::Context ctx;
+  VIGIL_ASSIGN_OR_RETURN(auto conn, net::ClientConnection::Connect(ctx, invite.endpoint,
+                                                                   invite.relay_public_key,
+                                                                   invite_key.public_key,
+                                                                   invite_key.secret_key));
+  auto resp = conn->Call(req, timeout_ms_);
+  crypto::Wipe(*e->mutable_invite_secret());
+  conn.reset();
+  if (!resp.ok()) {
+    if (resp.status().code() == Code::kUnavailable) {
+      return Status::Unavailable(
+          "the relay did not accept this invite: it may be used, expired or revoked, or the "
+          "relay is not running; ask for a new invite");
+    }
+    return resp.status();
+  }
+  const auto& er = resp->enroll();
+  VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
+  VIGIL_RETURN_IF_ERROR(PutConfig(db_, "relay_endpoint", AsBytes(invite.endpoint)));
+  VIGIL_RETURN_IF_ERROR(PutConfig(db_, "relay_public", invite.relay_public_key));
+  VIGIL_RETURN_IF_ERROR(PutConfig(db_, "relay_signing_public", AsBytes(er.relay_signing_public_key())));
+  VIGIL_RETURN_IF_ERROR(PutConfig(db_, "name", AsBytes(er.name())));
+  VIGIL_RETURN_IF_ERROR(PutConfig(db_, "role", AsBytes(er.role())));
+  {
+    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+        "INSERT OR REPLACE INTO contacts(name, role, identity_key, first_seen) VALUES(?,?,?,?)"));
+    st.Bind(1, er.name()).Bind(2, er.role()).BindBlob(3, k.identity_public).Bind(4, NowMs());
+    VIGIL_RETURN_IF_ERROR(st.Run());
+  }
+  return txn.Commit();
+}
+
+StatusOr<WhoAmI> Client::Whoami() {
+  WhoAmI w;
+  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  w.device_id = k.device_id;
+  w.identity_fingerprint = crypto::Fingerprint("vigil/identity", k.identity_public);
+  w.device_fingerprint = crypto::Fingerprint("vigil/device", k.transport_public);
+  VIGIL_ASSIGN_OR_RETURN(auto name, GetConfig(db_, "name"));
+  if (name) w.name = ToString(name->span());
+  VIGIL_ASSIGN_OR_RETURN(auto role, GetConfig(db_, "role"));
+  if (role) w.role = ToString(role->span());
+  VIGIL_ASSIGN_OR_RETURN(auto ep, GetConfig(db_, "relay_endpoint"));
+  if (ep) w.relay_endpoint = ToString(ep->span());
+  VIGIL_ASSIGN_OR_RETURN(auto rp, GetConfig(db_, "relay_public"));
+  if (rp) w.relay_fingerprint = crypto::Fingerprint("vigil/relay", rp->span());
+  return w;
+}
+
+namespace {
+
+struct VerifiedDevice {
+  std::string name;
+  Bytes device_id;
+  Bytes signing_public;
+  Bytes dh_public;
+};
+
+// Checks a directory member against our pinned identity for that name
+// (trust on first use; a changed identity is refused loudly), verifies every
+// device certificate, and caches the verified devices.
+StatusOr<std::vector<VerifiedDevice>> AcceptMember(storage::Db& db, const v1::DirectoryMember& m) {
+  if (m.identity_public_key().size() != 32) {
+    return Status::InvalidArgument("directory entry has a malformed identity key");
+  }
+  {
+    VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT identity_key FROM contacts WHERE name = ?"));
+    st.Bind(1, m.name());
+    VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row) {
+      Bytes pinned = st.ColumnBlob(0);
+      if (!crypto::ConstantTimeEqual(pinned, AsBytes(m.identity_public_key()))) {
+        return Status::Unauthenticated(
+            "WARNING: the identity key of " + m.name() +
+            " has changed since this device first saw it; refusing. Verify their fingerprint in "
+            "person before trusting it.");
+      }
+    } else {
+      VIGIL_ASSIGN_OR_RETURN(auto ins, db.Prepare(
+          "INSERT INTO contacts(name, role, identity_key, first_seen) VALUES(?,?,?,?)"));
+      ins.Bind(1, m.name()).Bind(2, m.role()).BindBlob(3, AsBytes(m.identity_public_key()))
+          .Bind(4, NowMs());
+      VIGIL_RETURN_IF_ERROR(ins.Run());
+    }
+  }
+  std::vector<VerifiedDevice> out;
+  for (const auto& d : m.devices()) {
+    VIGIL_ASSIGN_OR_RETURN(auto cert, identity::VerifyDevice(d, AsBytes(m.identity_public_key())));
+    VerifiedDevice v{m.name(), ToBytes(cert.device_id()), ToBytes(cert.signing_public_key()),
+                     ToBytes(cert.dh_public_key())};
+    VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare(
+        "INSERT OR REPLACE INTO contact_devices(device_id, name, signing_key, dh_key, certificate, "
+        "certificate_signature) VALUES(?,?,?,?,?,?)"));
+    st.BindBlob(1, v.device_id).Bind(2, v.name).BindBlob(3, v.signing_public).BindBlob(4, v.dh_public)
+        .BindBlob(5, AsBytes(d.certificate())).BindBlob(6, AsBytes(d.certificate_signature()));
+    VIGIL_RETURN_IF_ERROR(st.Run());
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+}  // namespace
+
+StatusOr<SendResult> Client::SendText(const std::string& to, const std::string& text) {
+  if (text.empty()) return Status::InvalidArgument("the message is empty");
+  if (text.size() > 1024 * 1024) return Status::InvalidArgument("the message is larger than 1 MiB");
+  VIGIL_ASSIGN_OR_RETURN(auto my_name_raw, GetConfig(db_, "name"));
+  if (!my_name_raw) return NotJoined();
+  std::string my_name = ToString(my_name_raw->span());
+  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(net::ClientConnection * conn, Connection());
+
+  v1::Request dreq;
+  dreq.mutable_directory()->add_names(to);
+  if (to != my_name) dreq.mutable_directory()->add_names(my_name);
+  auto dresp = conn->Call(dreq, timeout_ms_);
+
+  std::vector<RecipientDevice> recipients;
+  bool found_to = false;
+  bool offline = false;
+  if (dresp.ok()) {
+    VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
+    for (const auto& m : dresp->directory().members()) {
+      if (m.name() != to && m.name() != my_name) continue;
+      if (m.name() == to) found_to = true;
+      VIGIL_ASSIGN_OR_RETURN(auto devices, AcceptMember(db_, m));
+      for (auto& d : devices) {
+        if (d.device_id == k.device_id) continue;  // not to ourselves
+        recipients.push_back({d.device_id, d.dh_public});
+      }
+    }
+    VIGIL_RETURN_IF_ERROR(txn.Commit());
+  } else if (dresp.status().code() == Code::kUnavailable) {
+    // Offline: encrypt to the devices verified earlier and queue.
+    offline = true;
+    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+        "SELECT name, device_id, dh_key FROM contact_devices WHERE name = ? OR name = ?"));
+    st.Bind(1, to).Bind(2, my_name);
+    for (;;) {
+      VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      if (st.ColumnText(0) == to) found_to = true;
+      Bytes id = st.ColumnBlob(1);
+      if (id == k.device_id) continue;
+      recipients.push_back({id, st.ColumnBlob(2)});
+    }
+    if (!found_to) {
+      return Status::Unavailable("the relay is unreachable and " + to +
+                                 " has no known devices yet; try again when online");
+    }
+  } else {
+    return dresp.status();
+  }
+  if (!found_to) return Status::NotFound("no member named " + to);
+  if (recipients.empty()) return Status::FailedPrecondition(to + " has no active device");
+
+  Bytes message_id = crypto::RandomBytes(16);
+  int64_t now = NowMs();
+  store::v1::Payload payload;
+  payload.set_version(1);
+  payload.set_message_id(ToString(message_id));
+  payload.set_from_name(my_name);
+  payload.set_sent_at_ms(now);
+  payload.mutable_text()->set_text(text);
+  std::string plain = payload.SerializeAsString();
+  auto sealed = SealEnvelope(message_id, k.device_id, k.signing_secret, recipients, AsBytes(plain));
+  crypto::Wipe(plain);
+  payload.mutable_text()->mutable_text()->assign(text.size(), '\0');
+  if (!sealed.ok()) return sealed.status();
+
+  v1::SendRequest send;
+  send.set_message_id(ToString(message_id));
+  for (const auto& s : *sealed) {
+    auto* d = send.add_deliveries();
+    d->set_device_id(ToString(s.device_id));
+    d->set_blob(ToString(s.blob));
+  }
+  {
+    VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
+    VIGIL_ASSIGN_OR_RETURN(auto ob, db_.Prepare(
+        "INSERT INTO outbox(message_id, created_at, request) VALUES(?,?,?)"));
+    ob.BindBlob(1, message_id).Bind(2, now).BindBlob(3, AsBytes(send.SerializeAsString()));
+    VIGIL_RETURN_IF_ERROR(ob.Run());
+    VIGIL_ASSIGN_OR_RETURN(auto msg, db_.Prepare(
+        "INSERT INTO messages(message_id, direction, peer, sent_at, body) VALUES(?,?,?,?,?)"));
+    msg.BindBlob(1, message_id).Bind(2, "out").Bind(3, to).Bind(4, now).BindBlob(5, AsBytes(text));
+    VIGIL_RETURN_IF_ERROR(msg.Run());
+    VIGIL_RETURN_IF_ERROR(txn.Commit());
+  }
+  SendResult result{HexEncode(message_id), false};
+  if (offline) return result;  // the next sync delivers it
+  SyncResult sr;
+  Status flushed = FlushOutbox(&sr);
+  result.delivered = flushed.ok() && sr.outbox_left == 0;
+  if (!flushed.ok() && flushed.code() != Code::kUnavailable) return flushed;
+  return result;
+}
+
+Status Client::FlushOutbox(SyncResult* result) {
+  VIGIL_ASSIGN_OR_RETURN(net::ClientConnection * conn, Connection());
+  struct Entry {
+    Bytes id;
+    Bytes request;
+  };
+  std::vector<Entry> entries;
+  {
+    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT message_id, request FROM outbox ORDER BY created_at"));
+    for (;;) {
+      VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      entries.push_back({st.ColumnBlob(0), st.ColumnBlob(1)});
+    }
+  }
+  Status first_error;
+  for (const auto& e : entries) {
+    v1::Request req;
+    if (!req.mutable_send()->ParseFromArray(e.request.data(), static_cast<int>(e.request.size()))) {
+      return Status::DataLoss("an outbox entry is damaged");
+    }
+    auto resp = conn->Call(req, timeout_ms_);
+    if (!resp.ok()) {
+      auto up = db_.Prepare("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE message_id = ?");
+      if (up.ok()) {
+        up->Bind(1, resp.status().message()).BindBlob(2, e.id);
+        up->Run().IgnoreError();
+      }
+      if (first_error.ok()) first_error = resp.status();
+      if (resp.status().code() == Code::kUnavailable) break;  // relay down: stop trying now
+      continue;
+    }
+    // Acknowledged by the relay (committed there): now it can leave the outbox.
+    VIGIL_ASSIGN_OR_RETURN(auto del, db_.Prepare("DELETE FROM outbox WHERE message_id = ?"));
+    del.BindBlob(1, e.id);
+    VIGIL_RETURN_IF_ERROR(del.Run());
+    ++result->sent;
+  }
+  VIGIL_ASSIGN_OR_RETURN(auto cnt, db_.Prepare("SELECT count(*) FROM outbox"));
+  VIGIL_ASSIGN_OR_RETURN(bool row, cnt.Step());
+  result->outbox_left = row ? static_cast<int>(cnt.ColumnInt64(0)) : 0;
+  return first_error;
+}
+
+Status Client::FetchAll(SyncResult* result) {
+  VIGIL_ASSIGN_OR_RETURN(net::ClientConnection * conn, Connection());
+  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  uint64_t cursor = 0;
+  for (int round = 0; round < 10000; ++round) {
+    v1::Request freq;
+    freq.mutable_fetch()->set_after_seq(cursor);
+    VIGIL_ASSIGN_OR_RETURN(v1::Response fresp, conn->Call(freq, timeout_ms_));
+    const auto& items = fresp.fetch().items();
+    if (items.empty()) break;
+
+    // Resolve unknown sender devices through the directory, verifying
+    // certificates against pinned identities.
+    v1::Request dreq;
+    for (const auto& it : items) {
+      VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT 1 FROM contact_devices WHERE device_id = ?"));
+      st.BindBlob(1, AsBytes(it.from_device_id()));
+      VIGIL_ASSIGN_OR_RETURN(bool known, st.Step());
+      if (!known && it.from_device_id().size() == 16) {
+        dreq.mutable_directory()->add_device_ids(it.from_device_id());
+      }
+    }
+    std::vector<std::string> directory_errors;
+    if (dreq.directory().device_ids_size() > 0) {
+      auto dresp = conn->Call(dreq, timeout_ms_);
+      if (dresp.ok()) {
+        VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
+        for (const auto& m : dresp->directory().members()) {
+          auto accepted = AcceptMember(db_, m);
+          if (!accepted.ok()) directory_errors.push_back(accepted.status().message());
+        }
+        VIGIL_RETURN_IF_ERROR(txn.Commit());
+      } else if (dresp.status().code() == Code::kUnavailable) {
+        return dresp.status();
+      }
+    }
+
+    std::vector<uint64_t> acks;
+    {
+      VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
+      for (const auto& it : items) {
+        cursor = std::max<uint64_t>(cursor, it.seq());
+        acks.push_back(it.seq());
+        auto reject = [&](const std::string& reason) -> Status {
+          VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+              "INSERT INTO rejected(from_device, received_at, reason) VALUES(?,?,?)"));
+          st.BindBlob(1, AsBytes(it.from_device_id())).Bind(2, NowMs()).Bind(3, reason);
+          VIGIL_RETURN_IF_ERROR(st.Run());
+          result->rejected.push_back({HexEncode(AsBytes(it.from_device_id())), NowMs(), reason});
+          return Status::Ok();
+        };
+        auto env = ParseEnvelope(AsBytes(it.blob()));
+        if (!env.ok()) {
+          VIGIL_RETURN_IF_ERROR(reject(env.status().message()));
+          continue;
+        }
+        // The relay says which authenticated device sent it; the envelope
+        // must agree, and its signature must be by that device's certified key.
+        if (env->sealed.sender_device_id() != it.from_device_id()) {
+          VIGIL_RETURN_IF_ERROR(reject("envelope sender does not match the sending device"));
+          continue;
+        }
+        VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+            "SELECT name, signing_key FROM contact_devices WHERE device_id = ?"));
+        st.BindBlob(1, AsBytes(it.from_device_id()));
+        VIGIL_ASSIGN_OR_RETURN(bool known, st.Step());
+        if (!known) {
+          VIGIL_RETURN_IF_ERROR(reject(directory_errors.empty()
+                                           ? "sender device is not certified by any member"
+                                           : directory_errors.front()));
+          continue;
+        }
+        std::string sender_name = st.ColumnText(0);
+        Bytes signing_key = st.ColumnBlob(1);
+        if (Status v = VerifyEnvelope(*env, signing_key); !v.ok()) {
+          VIGIL_RETURN_IF_ERROR(reject(v.message()));
+          continue;
+        }
+        auto plain = DecryptEnvelope(*env, k.device_id, k.dh_secret);
+        if (!plain.ok()) {
+          VIGIL_RETURN_IF_ERROR(reject(plain.status().message()));
+          continue;
+        }
+        store::v1::Payload payload;
+        if (!payload.ParseFromArray(plain->data(), static_cast<int>(plain->size())) ||
+            payload.version() != 1 || payload.message_id() != env->sealed.message_id() ||
+            payload.from_name() != sender_name || !payload.has_text()) {
+          VIGIL_RETURN_IF_ERROR(reject("payload is malformed or does not match its envelope"));
+          continue;
+        }
+        VIGIL_ASSIGN_OR_RETURN(auto ins, db_.Prepare(
+            "INSERT OR IGNORE INTO messages(message_id, direction, peer, peer_device, sent_at, "
+            "received_at, body) VALUES(?,?,?,?,?,?,?)"));
+        ins.BindBlob(1, AsBytes(payload.message_id())).Bind(2, "in").Bind(3, sender_name)
+            .BindBlob(4, AsBytes(it.from_device_id())).Bind(5, payload.sent_at_ms())
+            .Bind(6, NowMs()).BindBlob(7, AsBytes(payload.text().text()));
+        VIGIL_RETURN_IF_ERROR(ins.Run());
+        crypto::Wipe(*payload.mutable_text()->mutable_text());
+        if (db_.Changes() == 1) ++result->received; else ++result->duplicates;
+      }
+      // Stored (or quarantined) before acknowledged.
+      VIGIL_RETURN_IF_ERROR(txn.Commit());
+    }
+    v1::Request areq;
+    for (uint64_t s : acks) areq.mutable_ack()->add_seqs(s);
+    VIGIL_RETURN_IF_ERROR(conn->Call(areq, timeout_ms_).status());
+    if (!fresp.fetch().more()) break;
+  }
+  return Status::Ok();
+}
+
+StatusOr<SyncResult> Client::Sync() {
+  VIGIL_ASSIGN_OR_RETURN(auto name, GetConfig(db_, "name"));
+  if (!name) return NotJoined();
+  SyncResult result;
+  Status flushed = FlushOutbox(&result);
+  if (!flushed.ok() && flushed.code() == Code::kUnavailable) return flushed;
+  VIGIL_RETURN_IF_ERROR(FetchAll(&result));
+  if (!flushed.ok()) return flushed.WithContext("some queued messages could not be sent");
+  return result;
+}
+
+StatusOr<std::vector<InboxMessage>> Client::Inbox() {
+  std::vector<InboxMessage> out;
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+      "SELECT message_id, peer, peer_device, sent_at, received_at, body FROM messages "
+      "WHERE direction = 'in' ORDER BY received_at, sent_at"));
+  for (;;) {
+    VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    InboxMessage m;
+    m.id = HexEncode(st.ColumnBlob(0));
+    m.from = st.ColumnText(1);
+    m.from_device = HexEncode(st.ColumnBlob(2));
+    m.sent_at_ms = st.ColumnInt64(3);
+    m.received_at_ms = st.ColumnInt64(4);
+    Bytes body = st.ColumnBlob(5);
+    m.text = ToString(body);
+    crypto::Wipe(std::span<uint8_t>(body));
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+}  // namespace vigil::client

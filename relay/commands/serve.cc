@@ -1,0 +1,53 @@
+#include <signal.h>
+
+#include <atomic>
+#include <cstring>
+
+#include "relay/commands/commands.h"
+#include "relay/server/server.h"
+#include "vigil/log.h"
+
+namespace vigil::relay {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop.store(true); }
+
+}  // namespace
+
+int CmdServe(const ArgList& argv) {
+  auto args = cli::Args::Parse(argv, {"data", "passphrase-file", "log-level"}, {});
+  if (!args.ok()) return Fail(args.status());
+  if (auto level = args->Get("log-level")) {
+    log::Level l;
+    if (!log::ParseLevel(*level, &l)) {
+      return Fail(Status::InvalidArgument("--log-level must be debug, info, warn or error"));
+    }
+    log::SetLevel(l);
+  }
+  auto store = OpenRelayStore(*args);
+  if (!store.ok()) return Fail(store.status());
+
+  // Signals only set a flag; the loop finishes the batch in flight (whose
+  // responses leave only after its commit) and exits 0.
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof sa);
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  ServerOptions opt;
+  opt.data_dir = *args->Get("data");
+  Status s = Serve(*store, opt, g_stop);
+  if (!s.ok()) {
+    log::Error("fatal", {{"error", s.message()}});
+    return Fail(s);
+  }
+  log::Info("stopped");
+  return 0;
+}
+
+}  // namespace vigil::relay

@@ -1,0 +1,361 @@
+#include "relay/server/server.h"
+
+#include <map>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "vigil/identity.h"
+#include "vigil/log.h"
+#include "vigil/net.h"
+#include "vigil/wire.h"
+
+namespace vigil::relay {
+namespace {
+
+namespace v1 = wire::v1;
+
+constexpr char kDevicePrefix[] = "d:";
+constexpr char kInvitePrefix[] = "i:";
+
+std::string Short(ByteSpan id) { return HexEncode(id).substr(0, 8); }
+
+// Who sent a request, resolved from the ZAP User-Id on every request (so a
+// revocation takes effect on an open connection's next request).
+struct Principal {
+  enum Kind { kNone, kDevice, kInvite } kind = kNone;
+  DeviceRow device;
+  InviteRow invite;
+};
+
+// ZAP: admit active enrolled devices and holders of a live invite.
+void RunZap(net::ZapHandler& zap, RelayStore& store, const std::atomic<bool>& stop) {
+  auto auth = [&store](const net::ZapRequest& req) -> std::optional<std::string> {
+    auto dev = store.FindDeviceByTransportKey(req.client_key);
+    if (!dev.ok()) {
+      log::Error("zap_store_error", {{"error", dev.status().message()}});
+      return std::nullopt;
+    }
+    if (*dev) {
+      if ((*dev)->revoked) {
+        log::Info("zap_refused", {{"reason", "revoked"}, {"device", Short((*dev)->id)}});
+        return std::nullopt;
+      }
+      return kDevicePrefix + HexEncode((*dev)->id);
+    }
+    // Any invite the relay issued may connect, so that a used or expired
+    // one gets a clear answer from Enroll; it can do nothing else.
+    auto inv = store.FindInviteByTransportKey(req.client_key);
+    if (inv.ok() && *inv) return kInvitePrefix + HexEncode((*inv)->id);
+    log::Info("zap_refused", {{"reason", "unknown key"}});
+    return std::nullopt;
+  };
+  while (!stop.load()) {
+    auto r = zap.ServeOne(200, auth);
+    if (!r.ok()) {
+      if (r.status().code() == Code::kUnavailable) return;  // context shut down
+      log::Error("zap_error", {{"error", r.status().message()}});
+    }
+  }
+}
+
+class Handler {
+ public:
+  Handler(RelayStore& store, const RelayKeys& keys, const ServerOptions& opt)
+      : store_(store), keys_(keys), opt_(opt) {}
+
+  StatusOr<Principal> Resolve(const std::string& user_id) {
+    Principal p;
+    auto starts = [&](const char* pre) { return user_id.rfind(pre, 0) == 0; };
+    if (starts(kDevicePrefix)) {
+      auto id = HexDecode(user_id.substr(2));
+      if (!id.ok()) return p;
+      VIGIL_ASSIGN_OR_RETURN(auto dev, store_.FindDevice(*id));
+      if (dev && !dev->revoked) {
+        p.kind = Principal::kDevice;
+        p.device = std::move(*dev);
+      }
+    } else if (starts(kInvitePrefix)) {
+      auto id = HexDecode(user_id.substr(2));
+      if (!id.ok()) return p;
+      VIGIL_ASSIGN_OR_RETURN(auto inv, store_.FindInvite(*id));
+      if (inv) {
+        p.kind = Principal::kInvite;
+        p.invite = std::move(*inv);
+      }
+    }
+    return p;
+  }
+
+  // Handles one request inside the batch transaction. `wrote` says whether
+  // the response must wait for the commit.
+  Status Handle(const Principal& who, const v1::Request& req, v1::Response* resp,
+                std::vector<Bytes>* notify) {
+    if (who.kind == Principal::kInvite) {
+      if (req.body_case() != v1::Request::kEnroll) {
+        return Status::PermissionDenied("an invite may only be used to enroll");
+      }
+      return Enroll(who.invite, req.enroll(), resp);
+    }
+    if (who.kind != Principal::kDevice) {
+      return Status::PermissionDenied("this device is not enrolled or has been revoked");
+    }
+    const DeviceRow& dev = who.device;
+    switch (req.body_case()) {
+      case v1::Request::kEnroll:
+        return Status::FailedPrecondition("this device is already enrolled");
+      case v1::Request::kSend:
+        return Send(dev, req.send(), resp, notify);
+      case v1::Request::kFetch: {
+        int max = req.fetch().max_items() == 0
+                      ? opt_.fetch_max_items
+                      : std::min<int>(static_cast<int>(req.fetch().max_items()), opt_.fetch_max_items);
+        return store_.Fetch(dev.id, req.fetch().after_seq(), max, opt_.fetch_max_bytes,
+                            resp->mutable_fetch());
+      }
+      case v1::Request::kAck: {
+        std::vector<uint64_t> seqs(req.ack().seqs().begin(), req.ack().seqs().end());
+        VIGIL_ASSIGN_OR_RETURN(int n, store_.Ack(dev.id, seqs));
+        resp->mutable_ack()->set_deleted(static_cast<uint32_t>(n));
+        return Status::Ok();
+      }
+      case v1::Request::kDirectory:
+        return Directory(req.directory(), resp);
+      case v1::Request::kPing:
+        resp->mutable_ping()->set_relay_time_ms(NowMs());
+        return Status::Ok();
+      case v1::Request::BODY_NOT_SET:
+        break;
+    }
+    return Status::InvalidArgument("request has no known body");
+  }
+
+ private:
+  Status Enroll(const InviteRow& invite, const v1::EnrollRequest& e, v1::Response* resp) {
+    int64_t now = NowMs();
+    if (invite.used_at_ms) return Status::FailedPrecondition("this invite has already been used");
+    if (invite.expires_at_ms <= now) return Status::FailedPrecondition("this invite has expired");
+    crypto::SecretBytes secret = crypto::SecretBytes::CopyOf(AsBytes(e.invite_secret()));
+    if (!crypto::ConstantTimeEqual(identity::InviteVerifier(secret), invite.verifier)) {
+      return Status::Unauthenticated("the invite secret does not match");
+    }
+    auto cert = identity::VerifyDevice(e.device(), AsBytes(e.identity_public_key()));
+    if (!cert.ok()) return cert.status().WithContext("enroll");
+    VIGIL_RETURN_IF_ERROR(store_.Enroll(invite, AsBytes(e.identity_public_key()), e.device(),
+                                        AsBytes(e.device_transport_key()), now));
+    auto* r = resp->mutable_enroll();
+    r->set_name(invite.name);
+    r->set_role(invite.role);
+    r->set_relay_signing_public_key(ToString(keys_.signing_public));
+    log::Info("enrolled", {{"role", invite.role},
+                           {"device", Short(AsBytes(e.device().device_id()))}});
+    return Status::Ok();
+  }
+
+  Status Send(const DeviceRow& from, const v1::SendRequest& s, v1::Response* resp,
+              std::vector<Bytes>* notify) {
+    int64_t now = NowMs();
+    // Every recipient must be an active device; the whole send fails
+    // otherwise so that the sender refreshes its directory.
+    for (const auto& d : s.deliveries()) {
+      VIGIL_ASSIGN_OR_RETURN(auto dev, store_.FindDevice(AsBytes(d.device_id())));
+      if (!dev || dev->revoked) {
+        return Status::FailedPrecondition("recipient device " + Short(AsBytes(d.device_id())) +
+                                          " is not active; refresh the directory");
+      }
+    }
+    uint32_t stored = 0;
+    for (const auto& d : s.deliveries()) {
+      VIGIL_ASSIGN_OR_RETURN(bool fresh, store_.StoreDelivery(AsBytes(d.device_id()),
+                                                              AsBytes(s.message_id()), from.id,
+                                                              now, AsBytes(d.blob())));
+      if (fresh) {
+        ++stored;
+        notify->push_back(ToBytes(d.device_id()));
+      }
+    }
+    resp->mutable_send()->set_stored(stored);
+    return Status::Ok();
+  }
+
+  Status Directory(const v1::DirectoryRequest& d, v1::Response* resp) {
+    auto* out = resp->mutable_directory();
+    auto add_member = [&](const MemberRow& m, const std::optional<Bytes>& only_device) {
+      auto* dm = out->add_members();
+      dm->set_name(m.name);
+      dm->set_role(m.role);
+      dm->set_identity_public_key(ToString(m.identity_key));
+      for (const auto& dev : m.devices) {
+        if (dev.revoked) continue;
+        if (only_device && dev.id != *only_device) continue;
+        auto* dd = dm->add_devices();
+        dd->set_device_id(ToString(dev.id));
+        dd->set_certificate(ToString(dev.certificate));
+        dd->set_certificate_signature(ToString(dev.certificate_signature));
+      }
+    };
+    for (const auto& name : d.names()) {
+      VIGIL_ASSIGN_OR_RETURN(auto m, store_.FindMember(name, true));
+      if (!m || m->revoked) return Status::NotFound("no member named " + name);
+      add_member(*m, std::nullopt);
+    }
+    for (const auto& id : d.device_ids()) {
+      VIGIL_ASSIGN_OR_RETURN(auto dev, store_.FindDevice(AsBytes(id)));
+      if (!dev) return Status::NotFound("no device " + Short(AsBytes(id)));
+      VIGIL_ASSIGN_OR_RETURN(auto m, store_.FindMember(dev->member, true));
+      if (!m) return Status::NotFound("no device " + Short(AsBytes(id)));
+      // Sender lookups include revoked devices' certificates so that mail
+      // sent before a revocation can still be verified.
+      auto* dm = out->add_members();
+      dm->set_name(m->name);
+      dm->set_role(m->role);
+      dm->set_identity_public_key(ToString(m->identity_key));
+      auto* dd = dm->add_devices();
+      dd->set_device_id(ToString(dev->id));
+      dd->set_certificate(ToString(dev->certificate));
+      dd->set_certificate_signature(ToString(dev->certificate_signature));
+    }
+    return Status::Ok();
+  }
+
+  RelayStore& store_;
+  const RelayKeys& keys_;
+  const ServerOptions& opt_;
+};
+
+struct Pending {
+  Bytes routing_id;
+  v1::Response response;
+};
+
+}  // namespace
+
+Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<bool>& stop) {
+  VIGIL_ASSIGN_OR_RETURN(RelayKeys keys, store.LoadKeys());
+  net::PrepareProcess();
+  net::Context ctx;
+
+  // The ZAP handler must be bound before the ROUTER binds: without it a
+  // CURVE server admits any key.
+  VIGIL_ASSIGN_OR_RETURN(auto zap, net::ZapHandler::Bind(ctx));
+  VIGIL_ASSIGN_OR_RETURN(RelayStore zap_store, RelayStore::OpenWithKey(options.data_dir, store.store_key()));
+  std::atomic<bool> zap_stop{false};
+  std::thread zap_thread([&] { RunZap(*zap, zap_store, zap_stop); });
+  struct Joiner {
+    std::atomic<bool>& flag;
+    std::thread& t;
+    ~Joiner() { flag = true; if (t.joinable()) t.join(); }
+  } joiner{zap_stop, zap_thread};
+
+  auto sock_or = net::ServerSocket::Bind(ctx, keys.listen, keys.transport_secret);
+  if (!sock_or.ok()) return sock_or.status();
+  auto sock = std::move(sock_or).value();
+  log::Info("listening", {{"endpoint", sock->endpoint()},
+                          {"relay", crypto::Fingerprint("vigil/relay", keys.transport_public)}});
+
+  Handler handler(store, keys, options);
+  std::map<Bytes, Bytes> routes;  // device id -> routing id, for push notices only
+
+  while (!stop.load()) {
+    VIGIL_ASSIGN_OR_RETURN(bool ready, sock->Poll(250));
+    if (!ready) continue;
+    std::vector<net::Incoming> batch;
+    while (static_cast<int>(batch.size()) < options.max_batch) {
+      VIGIL_ASSIGN_OR_RETURN(auto in, sock->TryReceive());
+      if (!in) break;
+      batch.push_back(std::move(*in));
+    }
+    if (batch.empty()) continue;
+
+    std::vector<Pending> out;
+    std::vector<Bytes> notify;
+    std::vector<bool> committed_needed;
+    auto txn_or = storage::Txn::Begin(store.db());
+    if (!txn_or.ok()) {
+      // The store is locked by an admin command beyond the busy timeout:
+      // answer "busy" and keep serving.
+      for (auto& in : batch) {
+        Pending p{in.routing_id, {}};
+        p.response.set_version(wire::kProtocolVersion);
+        wire::SetError(&p.response, Status::Unavailable("relay is busy; try again"));
+        out.push_back(std::move(p));
+      }
+    } else {
+      for (auto& in : batch) {
+        Pending p{in.routing_id, {}};
+        p.response.set_version(wire::kProtocolVersion);
+        Status st;
+        if (in.frames != 1) {
+          st = Status::InvalidArgument("a request is exactly one frame");
+        } else {
+          auto req = wire::DecodeRequest(in.body);
+          if (!req.ok()) {
+            st = req.status();
+          } else {
+            p.response.set_request_id(req->request_id());
+            auto who = handler.Resolve(in.user_id);
+            if (!who.ok()) {
+              st = who.status();
+            } else {
+              if (who->kind == Principal::kDevice) routes[who->device.id] = in.routing_id;
+              (void)store.db().Exec("SAVEPOINT req");
+              size_t notify_mark = notify.size();
+              st = handler.Handle(*who, *req, &p.response, &notify);
+              if (st.ok()) {
+                (void)store.db().Exec("RELEASE req");
+              } else {
+                notify.resize(notify_mark);
+                (void)store.db().Exec("ROLLBACK TO req; RELEASE req");
+              }
+            }
+          }
+        }
+        if (!st.ok()) {
+          log::Info("request_refused", {{"error", st.message()}});
+          wire::SetError(&p.response, st);
+        }
+        out.push_back(std::move(p));
+      }
+      Status commit = txn_or->Commit();
+      if (!commit.ok()) {
+        if (commit.code() == Code::kResourceExhausted) {
+          log::Error("disk_full", {{"error", commit.message()}});
+          for (auto& p : out) {
+            if (!p.response.has_error()) {
+              wire::SetError(&p.response,
+                             Status::ResourceExhausted("relay disk is full; nothing was stored, try later"));
+            }
+          }
+          notify.clear();
+        } else {
+          // No response leaves for a batch that may not be durable.
+          log::Error("commit_failed", {{"error", commit.message()}});
+          return commit.WithContext("cannot commit to the relay store; stopping");
+        }
+      }
+    }
+    for (auto& p : out) {
+      Bytes body = wire::EncodeResponse(p.response);
+      Status s = sock->Send(p.routing_id, body);
+      if (!s.ok()) log::Debug("response_dropped", {{"error", s.message()}});
+    }
+    if (!notify.empty()) {
+      std::sort(notify.begin(), notify.end());
+      notify.erase(std::unique(notify.begin(), notify.end()), notify.end());
+      for (const auto& dev : notify) {
+        auto r = routes.find(dev);
+        if (r == routes.end()) continue;
+        v1::Response n;
+        n.set_version(wire::kProtocolVersion);
+        n.set_request_id(0);
+        n.mutable_notice()->set_latest_seq(0);
+        if (!sock->Send(r->second, wire::EncodeResponse(n)).ok()) routes.erase(r);
+      }
+    }
+  }
+  log::Info("stopping", {{"reason", "signal"}});
+  ctx.Shutdown();
+  return Status::Ok();
+}
+
+}  // namespace vigil::relay

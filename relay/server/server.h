@@ -1,0 +1,33 @@
+// The relay's serving loop: one ROUTER socket (CurveZMQ server), a ZAP
+// handler thread that admits enrolled devices and invite holders, and request
+// handlers over the RelayStore. Sends are group-committed: every request
+// drained in one poll round runs in one transaction, and no response leaves
+// before that transaction has committed.
+//
+// Thread safety: Run() owns the calling thread and starts the ZAP thread; it
+// returns when `stop` becomes true (after finishing the batch in flight).
+#ifndef VIGIL_RELAY_SERVER_SERVER_H_
+#define VIGIL_RELAY_SERVER_SERVER_H_
+
+#include <atomic>
+#include <string>
+
+#include "relay/server/relay_store.h"
+#include "vigil/status.h"
+
+namespace vigil::relay {
+
+struct ServerOptions {
+  std::string data_dir;
+  int max_batch = 256;          // requests per group commit
+  int fetch_max_items = 200;
+  size_t fetch_max_bytes = 4 * 1024 * 1024;
+};
+
+// Serves until `stop` is set. Returns OK on a clean stop; an error when the
+// relay must fail-stop (e.g. the store cannot commit).
+Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<bool>& stop);
+
+}  // namespace vigil::relay
+
+#endif  // VIGIL_RELAY_SERVER_SERVER_H_

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test with ctest.
+# Exits non-zero on any failure. With CI=true it also builds and runs the
+# whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
+# (VIGIL_SKIP_ASAN=1 skips that).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+JOBS="$(nproc)"
+banner() { printf '\n=== %s ===\n' "$*"; }
+
+banner "dependencies"
+./deploy/install-deps.sh
+
+total_pass=0
+total_fail=0
+status=0
+
+run_tree() {  # run_tree DIR [cmake args...]
+  local dir="$1"; shift
+  banner "configure $dir"
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  banner "build $dir"
+  cmake --build "$dir" -j"$JOBS"
+  banner "test $dir"
+  local log
+  log="$(mktemp)"
+  set +e
+  ctest --test-dir "$dir" -j2 --output-on-failure --timeout 600 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  set -e
+  local line total failed
+  line="$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -1 || true)"
+  if [ -n "$line" ]; then
+    failed="$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$line")"
+    total="$(sed -E 's/.* tests failed out of ([0-9]+).*/\1/' <<<"$line")"
+    total_pass=$((total_pass + total - failed))
+    total_fail=$((total_fail + failed))
+  elif [ "$rc" -ne 0 ]; then
+    total_fail=$((total_fail + 1))
+  fi
+  rm -f "$log"
+  if [ "$rc" -ne 0 ]; then status=1; fi
+}
+
+run_tree build
+if [ "${CI:-}" = "true" ] && [ "${VIGIL_SKIP_ASAN:-}" != "1" ]; then
+  ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+    run_tree build-asan -DVIGIL_SANITIZE=ON
+fi
+
+echo
+echo "${total_pass} passed, ${total_fail} failed"
+exit "$status"
