@@ -21,7 +21,8 @@ constexpr char kUsage[] =
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+int Main(int argc, char** argv) {
   vigil::cli::DisableCoreDumps();
   if (!vigil::crypto::InitCrypto().ok()) {
     std::cerr << "vigil-relay: cannot initialise libsodium" << std::endl;
@@ -42,4 +43,19 @@ int main(int argc, char** argv) {
   if (cmd == "revoke") return CmdRevoke(args);
   std::cerr << "vigil-relay: unknown command '" << cmd << "'; run vigil-relay --help" << std::endl;
   return 2;
+}
+
+}  // namespace
+
+// The outer edge: nothing below throws on purpose, but a library (cppzmq,
+// protobuf, the standard library on allocation failure) might.
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "vigil-relay: internal error: " << e.what() << std::endl;
+  } catch (...) {
+    std::cerr << "vigil-relay: internal error" << std::endl;
+  }
+  return 1;
 }

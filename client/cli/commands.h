@@ -24,6 +24,8 @@ int CmdWhoami(const Context& ctx, const ArgList& args);
 int CmdSend(const Context& ctx, const ArgList& args);
 int CmdSync(const Context& ctx, const ArgList& args);
 int CmdInbox(const Context& ctx, const ArgList& args);
+int CmdVisit(const Context& ctx, const ArgList& args);
+int CmdNote(const Context& ctx, const ArgList& args);
 
 // Reads the passphrase and opens the device store in ctx.home.
 StatusOr<std::unique_ptr<client::Client>> OpenClient(const Context& ctx, const cli::Args& args);

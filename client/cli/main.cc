@@ -18,12 +18,19 @@ constexpr char kUsage[] =
     "  send --to NAME (--text T | --file F)   send an end-to-end encrypted message\n"
     "  sync                         send queued messages, receive new ones\n"
     "  inbox [--json]               received messages\n"
+    "  visit assign --volunteer NAME [--legal NAME] --detainee NAME [--a-number A] --facility F\n"
+    "               --at 2026-12-01T10:00-08:00          (coordinators) prints the visit id\n"
+    "  visit list|show ID|accept ID|decline ID --reason R|complete ID|cancel ID\n"
+    "  note add --visit ID (--text T | --file F)         prints the note id\n"
+    "  note amend NOTE (--text T | --file F)             a new signed version\n"
+    "  note list [--visit ID] [--json] | note show NOTE [--json]\n"
     "The home directory is --home, else $VIGIL_HOME, else ~/.vigil. The passphrase comes\n"
     "from VIGIL_PASSPHRASE, --passphrase-file FILE, or a prompt.\n";
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+int Main(int argc, char** argv) {
   vigil::cli::DisableCoreDumps();
   if (!vigil::crypto::InitCrypto().ok()) {
     std::cerr << "vigil: cannot initialise libsodium" << std::endl;
@@ -63,6 +70,23 @@ int main(int argc, char** argv) {
   if (cmd == "send") return CmdSend(ctx, args);
   if (cmd == "sync") return CmdSync(ctx, args);
   if (cmd == "inbox") return CmdInbox(ctx, args);
+  if (cmd == "visit") return CmdVisit(ctx, args);
+  if (cmd == "note") return CmdNote(ctx, args);
   std::cerr << "vigil: unknown command '" << cmd << "'; run vigil --help" << std::endl;
   return 2;
+}
+
+}  // namespace
+
+// The outer edge: nothing below throws on purpose, but a library (cppzmq,
+// protobuf, the standard library on allocation failure) might.
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "vigil: internal error: " << e.what() << std::endl;
+  } catch (...) {
+    std::cerr << "vigil: internal error" << std::endl;
+  }
+  return 1;
 }

@@ -51,6 +51,7 @@ int CmdSync(const Context& ctx, const ArgList& argv) {
     std::cerr << "vigil: rejected a message from device " << rej.from_device.substr(0, 8) << ": "
               << rej.reason << std::endl;
   }
+  for (const auto& p : r->problems) std::cerr << "vigil: " << p << std::endl;
   if (args->Has("json")) {
     json::Writer j(true);
     j.BeginObject();
@@ -66,7 +67,9 @@ int CmdSync(const Context& ctx, const ArgList& argv) {
               << r->rejected.size() << (r->outbox_left ? ", still queued " : "")
               << (r->outbox_left ? std::to_string(r->outbox_left) : "") << std::endl;
   }
-  return r->rejected.empty() ? 0 : 1;
+  // Anything rejected is a sign of tampering or a misbehaving member: say
+  // so in the exit code too.
+  return r->rejected.empty() && r->problems.empty() ? 0 : 1;
 }
 
 int CmdInbox(const Context& ctx, const ArgList& argv) {

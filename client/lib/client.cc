@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "client/lib/envelope.h"
+#include "client/lib/store_util.h"
 #include "vigil/identity.h"
 #include "vigil/store/v1/store.pb.h"
 #include "vigil/wire.h"
@@ -49,53 +50,46 @@ CREATE TABLE rejected(
   received_at INTEGER NOT NULL,
   reason TEXT NOT NULL);
 )sql",
+    R"sql(
+ALTER TABLE outbox ADD COLUMN recipients TEXT;
+ALTER TABLE outbox ADD COLUMN payload BLOB;
+CREATE TABLE visit_events(
+  event_id BLOB PRIMARY KEY,
+  visit_id BLOB NOT NULL,
+  kind INTEGER NOT NULL,
+  author TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  body BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  signer_device BLOB NOT NULL,
+  status TEXT NOT NULL,
+  problem TEXT);
+CREATE INDEX visit_events_by_visit ON visit_events(visit_id);
+CREATE TABLE note_versions(
+  hash BLOB PRIMARY KEY,
+  note_id BLOB NOT NULL,
+  visit_id BLOB NOT NULL,
+  number INTEGER NOT NULL,
+  prev_hash BLOB,
+  author TEXT NOT NULL,
+  author_device BLOB NOT NULL,
+  device_seq INTEGER NOT NULL,
+  prev_device_hash BLOB,
+  created_at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  body BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  status TEXT NOT NULL,
+  problem TEXT);
+CREATE INDEX note_versions_by_note ON note_versions(note_id, number);
+CREATE INDEX note_versions_by_visit ON note_versions(visit_id);
+CREATE INDEX note_versions_by_device ON note_versions(author_device, device_seq);
+)sql",
 };
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-Status PutConfig(storage::Db& db, const char* key, ByteSpan value) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare("INSERT OR REPLACE INTO config(key, value) VALUES(?, ?)"));
-  st.Bind(1, key).BindBlob(2, value);
-  return st.Run();
-}
-
-StatusOr<std::optional<crypto::SecretBytes>> GetConfig(storage::Db& db, const char* key) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT value FROM config WHERE key = ?"));
-  st.Bind(1, key);
-  VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return std::optional<crypto::SecretBytes>();
-  return std::optional<crypto::SecretBytes>(st.ColumnSecret(0));
-}
-
-StatusOr<crypto::SecretBytes> RequireConfig(storage::Db& db, const char* key) {
-  VIGIL_ASSIGN_OR_RETURN(auto v, GetConfig(db, key));
-  if (!v) return Status::DataLoss(std::string("device store lacks ") + key);
-  return std::move(*v);
-}
-
-Bytes ToPublic(const crypto::SecretBytes& s) { return Bytes(s.span().begin(), s.span().end()); }
-
-Status NotJoined() {
-  return Status::FailedPrecondition("this device has not joined a relay yet; run vigil join INVITE");
-}
 
 }  // namespace
 
-struct Client::Keys {
-  Bytes identity_public;
-  crypto::SecretBytes identity_secret;
-  Bytes device_id;
-  Bytes signing_public;
-  crypto::SecretBytes signing_secret;
-  Bytes dh_public;
-  crypto::SecretBytes dh_secret;
-  Bytes transport_public;
-  crypto::SecretBytes transport_secret;
-};
 
 Client::Client(std::string home, storage::Db db) : home_(std::move(home)), db_(std::move(db)) {}
 Client::~Client() {
@@ -308,58 +302,79 @@ StatusOr<std::vector<VerifiedDevice>> AcceptMember(storage::Db& db, const v1::Di
 
 }  // namespace
 
+StatusOr<std::string> Client::MyName() {
+  VIGIL_ASSIGN_OR_RETURN(auto name, GetConfig(db_, "name"));
+  if (!name) return NotJoined();
+  return ToString(name->span());
+}
+
+Status Client::Enqueue(const std::vector<std::string>& recipients, const store::v1::Payload& payload,
+                       int64_t now_ms) {
+  std::string names;
+  for (const auto& n : recipients) {
+    if (!names.empty()) names += '\n';
+    names += n;
+  }
+  std::string bytes = payload.SerializeAsString();
+  VIGIL_ASSIGN_OR_RETURN(auto ob, db_.Prepare(
+      "INSERT INTO outbox(message_id, created_at, request, recipients, payload) VALUES(?,?,?,?,?)"));
+  ob.BindBlob(1, AsBytes(payload.message_id())).Bind(2, now_ms).BindBlob(3, Bytes())
+      .Bind(4, names).BindBlob(5, AsBytes(bytes));
+  Status s = ob.Run();
+  crypto::Wipe(bytes);
+  return s;
+}
+
+Status Client::SendPayloadForTesting(const std::vector<std::string>& recipients,
+                                     const store::v1::Payload& payload) {
+  {
+    VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
+    VIGIL_RETURN_IF_ERROR(Enqueue(recipients, payload, NowMs()));
+    VIGIL_RETURN_IF_ERROR(txn.Commit());
+  }
+  SyncResult sr;
+  return FlushOutbox(&sr);
+}
+
+void Client::TryFlush(bool* delivered) {
+  SyncResult sr;
+  Status flushed = FlushOutbox(&sr);
+  *delivered = flushed.ok() && sr.outbox_left == 0;
+}
+
 StatusOr<SendResult> Client::SendText(const std::string& to, const std::string& text) {
   if (text.empty()) return Status::InvalidArgument("the message is empty");
   if (text.size() > 1024 * 1024) return Status::InvalidArgument("the message is larger than 1 MiB");
-  VIGIL_ASSIGN_OR_RETURN(auto my_name_raw, GetConfig(db_, "name"));
-  if (!my_name_raw) return NotJoined();
-  std::string my_name = ToString(my_name_raw->span());
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
-  VIGIL_ASSIGN_OR_RETURN(net::ClientConnection * conn, Connection());
+  VIGIL_ASSIGN_OR_RETURN(std::string my_name, MyName());
 
+  // Check the recipient now when the relay is reachable; offline, a member
+  // this device has already verified is enough.
+  bool known = false;
+  auto conn = Connection();
+  if (!conn.ok()) return conn.status();
   v1::Request dreq;
   dreq.mutable_directory()->add_names(to);
-  if (to != my_name) dreq.mutable_directory()->add_names(my_name);
-  auto dresp = conn->Call(dreq, timeout_ms_);
-
-  std::vector<RecipientDevice> recipients;
-  bool found_to = false;
-  bool offline = false;
+  auto dresp = (*conn)->Call(dreq, timeout_ms_);
   if (dresp.ok()) {
     VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
     for (const auto& m : dresp->directory().members()) {
-      if (m.name() != to && m.name() != my_name) continue;
-      if (m.name() == to) found_to = true;
-      VIGIL_ASSIGN_OR_RETURN(auto devices, AcceptMember(db_, m));
-      for (auto& d : devices) {
-        if (d.device_id == k.device_id) continue;  // not to ourselves
-        recipients.push_back({d.device_id, d.dh_public});
-      }
+      if (m.name() != to) continue;
+      VIGIL_RETURN_IF_ERROR(AcceptMember(db_, m).status());
+      known = true;
     }
     VIGIL_RETURN_IF_ERROR(txn.Commit());
+    if (!known) return Status::NotFound("no member named " + to);
   } else if (dresp.status().code() == Code::kUnavailable) {
-    // Offline: encrypt to the devices verified earlier and queue.
-    offline = true;
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
-        "SELECT name, device_id, dh_key FROM contact_devices WHERE name = ? OR name = ?"));
-    st.Bind(1, to).Bind(2, my_name);
-    for (;;) {
-      VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      if (st.ColumnText(0) == to) found_to = true;
-      Bytes id = st.ColumnBlob(1);
-      if (id == k.device_id) continue;
-      recipients.push_back({id, st.ColumnBlob(2)});
-    }
-    if (!found_to) {
+    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT 1 FROM contact_devices WHERE name = ?"));
+    st.Bind(1, to);
+    VIGIL_ASSIGN_OR_RETURN(known, st.Step());
+    if (!known) {
       return Status::Unavailable("the relay is unreachable and " + to +
                                  " has no known devices yet; try again when online");
     }
   } else {
     return dresp.status();
   }
-  if (!found_to) return Status::NotFound("no member named " + to);
-  if (recipients.empty()) return Status::FailedPrecondition(to + " has no active device");
 
   Bytes message_id = crypto::RandomBytes(16);
   int64_t now = NowMs();
@@ -369,73 +384,109 @@ StatusOr<SendResult> Client::SendText(const std::string& to, const std::string& 
   payload.set_from_name(my_name);
   payload.set_sent_at_ms(now);
   payload.mutable_text()->set_text(text);
-  std::string plain = payload.SerializeAsString();
-  auto sealed = SealEnvelope(message_id, k.device_id, k.signing_secret, recipients, AsBytes(plain));
-  crypto::Wipe(plain);
-  payload.mutable_text()->mutable_text()->assign(text.size(), '\0');
-  if (!sealed.ok()) return sealed.status();
-
-  v1::SendRequest send;
-  send.set_message_id(ToString(message_id));
-  for (const auto& s : *sealed) {
-    auto* d = send.add_deliveries();
-    d->set_device_id(ToString(s.device_id));
-    d->set_blob(ToString(s.blob));
-  }
   {
     VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
-    VIGIL_ASSIGN_OR_RETURN(auto ob, db_.Prepare(
-        "INSERT INTO outbox(message_id, created_at, request) VALUES(?,?,?)"));
-    ob.BindBlob(1, message_id).Bind(2, now).BindBlob(3, AsBytes(send.SerializeAsString()));
-    VIGIL_RETURN_IF_ERROR(ob.Run());
+    VIGIL_RETURN_IF_ERROR(Enqueue({to, my_name}, payload, now));
     VIGIL_ASSIGN_OR_RETURN(auto msg, db_.Prepare(
         "INSERT INTO messages(message_id, direction, peer, sent_at, body) VALUES(?,?,?,?,?)"));
     msg.BindBlob(1, message_id).Bind(2, "out").Bind(3, to).Bind(4, now).BindBlob(5, AsBytes(text));
     VIGIL_RETURN_IF_ERROR(msg.Run());
     VIGIL_RETURN_IF_ERROR(txn.Commit());
   }
+  crypto::Wipe(*payload.mutable_text()->mutable_text());
   SendResult result{HexEncode(message_id), false};
-  if (offline) return result;  // the next sync delivers it
-  SyncResult sr;
-  Status flushed = FlushOutbox(&sr);
-  result.delivered = flushed.ok() && sr.outbox_left == 0;
-  if (!flushed.ok() && flushed.code() != Code::kUnavailable) return flushed;
+  if (dresp.ok()) TryFlush(&result.delivered);
   return result;
 }
 
 Status Client::FlushOutbox(SyncResult* result) {
   VIGIL_ASSIGN_OR_RETURN(net::ClientConnection * conn, Connection());
+  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
   struct Entry {
     Bytes id;
-    Bytes request;
+    std::string recipients;
+    crypto::SecretBytes payload;
   };
   std::vector<Entry> entries;
   {
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT message_id, request FROM outbox ORDER BY created_at"));
+    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+        "SELECT message_id, recipients, payload FROM outbox ORDER BY created_at, rowid"));
     for (;;) {
       VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      entries.push_back({st.ColumnBlob(0), st.ColumnBlob(1)});
+      entries.push_back({st.ColumnBlob(0), st.ColumnText(1), st.ColumnSecret(2)});
     }
   }
+  auto record_error = [&](const Bytes& id, const Status& s) {
+    auto up = db_.Prepare("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE message_id = ?");
+    if (up.ok()) {
+      up->Bind(1, s.message()).BindBlob(2, id);
+      up->Run().IgnoreError();
+    }
+  };
   Status first_error;
   for (const auto& e : entries) {
-    v1::Request req;
-    if (!req.mutable_send()->ParseFromArray(e.request.data(), static_cast<int>(e.request.size()))) {
-      return Status::DataLoss("an outbox entry is damaged");
+    std::vector<std::string> names;
+    size_t start = 0;
+    while (start <= e.recipients.size()) {
+      size_t nl = e.recipients.find('\n', start);
+      if (nl == std::string::npos) nl = e.recipients.size();
+      if (nl > start) names.push_back(e.recipients.substr(start, nl - start));
+      start = nl + 1;
     }
-    auto resp = conn->Call(req, timeout_ms_);
-    if (!resp.ok()) {
-      auto up = db_.Prepare("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE message_id = ?");
-      if (up.ok()) {
-        up->Bind(1, resp.status().message()).BindBlob(2, e.id);
-        up->Run().IgnoreError();
-      }
-      if (first_error.ok()) first_error = resp.status();
-      if (resp.status().code() == Code::kUnavailable) break;  // relay down: stop trying now
+    v1::Request dreq;
+    for (const auto& n : names) dreq.mutable_directory()->add_names(n);
+    auto dresp = conn->Call(dreq, timeout_ms_);
+    if (!dresp.ok()) {
+      record_error(e.id, dresp.status());
+      if (first_error.ok()) first_error = dresp.status();
+      if (dresp.status().code() == Code::kUnavailable) break;
       continue;
     }
-    // Acknowledged by the relay (committed there): now it can leave the outbox.
+    std::vector<RecipientDevice> recipients;
+    Status accept_error;
+    {
+      VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
+      for (const auto& m : dresp->directory().members()) {
+        auto devices = AcceptMember(db_, m);
+        if (!devices.ok()) {
+          // A changed identity: never encrypt to it; tell the user.
+          accept_error = devices.status();
+          continue;
+        }
+        for (auto& d : *devices) {
+          if (d.device_id != k.device_id) recipients.push_back({d.device_id, d.dh_public});
+        }
+      }
+      VIGIL_RETURN_IF_ERROR(txn.Commit());
+    }
+    if (!accept_error.ok() && first_error.ok()) first_error = accept_error;
+    if (!recipients.empty()) {
+      store::v1::Payload payload;
+      if (!payload.ParseFromArray(e.payload.data(), static_cast<int>(e.payload.size()))) {
+        return Status::DataLoss("an outbox entry is damaged");
+      }
+      auto sealed = SealEnvelope(AsBytes(payload.message_id()), k.device_id, k.signing_secret,
+                                 recipients, e.payload.span());
+      if (!sealed.ok()) return sealed.status();
+      v1::Request req;
+      auto* send = req.mutable_send();
+      send->set_message_id(payload.message_id());
+      for (const auto& s : *sealed) {
+        auto* d = send->add_deliveries();
+        d->set_device_id(ToString(s.device_id));
+        d->set_blob(ToString(s.blob));
+      }
+      auto resp = conn->Call(req, timeout_ms_);
+      if (!resp.ok()) {
+        record_error(e.id, resp.status());
+        if (first_error.ok()) first_error = resp.status();
+        if (resp.status().code() == Code::kUnavailable) break;
+        continue;
+      }
+    }
+    // Acknowledged by the relay (committed there), or nobody else to tell:
+    // now it can leave the outbox.
     VIGIL_ASSIGN_OR_RETURN(auto del, db_.Prepare("DELETE FROM outbox WHERE message_id = ?"));
     del.BindBlob(1, e.id);
     VIGIL_RETURN_IF_ERROR(del.Run());
@@ -533,8 +584,25 @@ Status Client::FetchAll(SyncResult* result) {
         store::v1::Payload payload;
         if (!payload.ParseFromArray(plain->data(), static_cast<int>(plain->size())) ||
             payload.version() != 1 || payload.message_id() != env->sealed.message_id() ||
-            payload.from_name() != sender_name || !payload.has_text()) {
+            payload.from_name() != sender_name) {
           VIGIL_RETURN_IF_ERROR(reject("payload is malformed or does not match its envelope"));
+          continue;
+        }
+        if (payload.has_visit_event() || payload.has_note_version()) {
+          Status rs = payload.has_visit_event()
+                          ? ReceiveVisitEvent(payload.visit_event(), sender_name, result)
+                          : ReceiveNoteVersion(payload.note_version(), sender_name, result);
+          if (rs.code() == Code::kAlreadyExists) {
+            ++result->duplicates;
+          } else if (!rs.ok()) {
+            return rs;
+          } else {
+            ++result->received;
+          }
+          continue;
+        }
+        if (!payload.has_text()) {
+          VIGIL_RETURN_IF_ERROR(reject("payload has an unknown kind; upgrade Vigil"));
           continue;
         }
         VIGIL_ASSIGN_OR_RETURN(auto ins, db_.Prepare(
@@ -565,6 +633,7 @@ StatusOr<SyncResult> Client::Sync() {
   Status flushed = FlushOutbox(&result);
   if (!flushed.ok() && flushed.code() == Code::kUnavailable) return flushed;
   VIGIL_RETURN_IF_ERROR(FetchAll(&result));
+  VIGIL_RETURN_IF_ERROR(RecheckPending(&result));
   if (!flushed.ok()) return flushed.WithContext("some queued messages could not be sent");
   return result;
 }

@@ -1,11 +1,15 @@
 // The Vigil client library: one device's store (SQLCipher, under
 // <home>/device.db and <home>/device.key), its keys, enrollment with a relay,
-// the member directory with pinned identities, the outbox and sync. The CLI
-// is a thin shell over this class.
+// the member directory with pinned identities, the outbox and sync, and the
+// visit and note records built on them. The CLI is a thin shell over this
+// class.
 //
-// Durability order: a sent message is committed to the outbox before it goes
-// to the relay; a received message is committed to the store before it is
-// acknowledged (and so deleted) at the relay.
+// Durability order: anything a member writes (message, visit event, note
+// version) is committed to the device store and the outbox before it goes to
+// the relay; a received item is committed to the store before it is
+// acknowledged (and so deleted) at the relay. The outbox keeps the plaintext
+// payload and its recipients (inside the encrypted store) and seals it
+// afresh on each attempt, so writing never needs the relay.
 //
 // Thread safety: a Client is used by one thread.
 #ifndef VIGIL_CLIENT_LIB_CLIENT_H_
@@ -21,6 +25,7 @@
 #include "vigil/net.h"
 #include "vigil/status.h"
 #include "vigil/storage.h"
+#include "vigil/store/v1/store.pb.h"
 
 namespace vigil::client {
 
@@ -54,14 +59,64 @@ struct RejectedMessage {
 struct SyncResult {
   int sent = 0;          // outbox entries delivered to the relay
   int outbox_left = 0;   // still queued
-  int received = 0;      // new messages stored
+  int received = 0;      // new items stored
   int duplicates = 0;    // already had them
   std::vector<RejectedMessage> rejected;
+  std::vector<std::string> problems;  // record-level problems found (gaps, bad chains)
 };
 
 struct SendResult {
   std::string message_id;  // hex
   bool delivered = false;  // false: queued in the outbox (relay unreachable)
+};
+
+struct VisitTeam {
+  std::string coordinator;
+  std::vector<std::string> volunteers;
+  std::vector<std::string> legal;
+};
+
+struct VisitEventInfo {
+  std::string id;
+  std::string kind;  // assign | accept | decline | complete | cancel
+  std::string author;
+  int64_t created_at_ms = 0;
+  std::string reason;
+  std::string status;   // ok | rejected | pending
+  std::string problem;  // why, when not ok
+};
+
+struct VisitInfo {
+  std::string id;
+  std::string status;  // assigned | accepted | declined | completed | cancelled
+  VisitTeam team;
+  std::string detainee;
+  std::string a_number;
+  std::string facility;
+  std::string at;
+  std::vector<VisitEventInfo> events;
+};
+
+struct NoteVersionInfo {
+  std::string hash;  // hex SHA-256 of the signed body bytes
+  int number = 0;
+  std::string prev_hash;
+  std::string author;
+  std::string author_device;
+  uint64_t device_seq = 0;
+  int64_t created_at_ms = 0;   // author's device clock (signed)
+  int64_t received_at_ms = 0;  // when this device stored it
+  std::string text;
+  bool signature_valid = false;
+  std::string status;   // ok | rejected | pending
+  std::string problem;
+};
+
+struct NoteInfo {
+  std::string id;
+  std::string visit_id;
+  std::vector<NoteVersionInfo> versions;  // by number, then time
+  std::vector<std::string> problems;      // branches, gaps
 };
 
 class Client {
@@ -84,6 +139,31 @@ class Client {
   StatusOr<SyncResult> Sync();
   StatusOr<std::vector<InboxMessage>> Inbox();
 
+  // --- visits (coordinators assign and cancel; the visit's volunteers
+  //     accept, decline and complete) ---
+  struct AssignRequest {
+    std::vector<std::string> volunteers;
+    std::vector<std::string> legal;
+    std::string detainee;
+    std::string a_number;
+    std::string facility;
+    std::string at;
+  };
+  // Returns the new visit id (hex).
+  StatusOr<std::string> AssignVisit(const AssignRequest& request);
+  Status VisitAction(const std::string& visit_id, store::v1::VisitEventKind kind,
+                     const std::string& reason);
+  StatusOr<std::vector<VisitInfo>> ListVisits();
+  StatusOr<VisitInfo> ShowVisit(const std::string& visit_id);
+
+  // --- notes ---
+  // Returns the new note id (hex).
+  StatusOr<std::string> AddNote(const std::string& visit_id, const std::string& text);
+  // A new version of the note's latest version; returns it.
+  StatusOr<NoteVersionInfo> AmendNote(const std::string& note_id, const std::string& text);
+  StatusOr<std::vector<NoteInfo>> ListNotes(const std::optional<std::string>& visit_id);
+  StatusOr<NoteInfo> ShowNote(const std::string& note_id);
+
   // Transport keys and relay details, for tests and tools.
   struct TransportInfo {
     std::string endpoint;
@@ -94,16 +174,58 @@ class Client {
   };
   StatusOr<TransportInfo> Transport();
 
+  // Low level, for tests that play a misbehaving member: signs `body` under
+  // `label` with this device's key, and queues `payload` for `recipients`
+  // (then tries to send). Receivers validate everything, so this bypasses
+  // only this device's own courtesy checks.
+  StatusOr<store::v1::SignedObject> SignForTesting(const char* label, const std::string& body) {
+    return SignObject(label, body);
+  }
+  Status SendPayloadForTesting(const std::vector<std::string>& recipients,
+                               const store::v1::Payload& payload);
+  std::string name_for_testing() { auto n = MyName(); return n.ok() ? *n : ""; }
+
   // Request timeout towards the relay (ms).
   void set_timeout_ms(int ms) { timeout_ms_ = ms; }
 
  private:
   Client(std::string home, storage::Db db);
-  struct Keys;
+  struct Keys {
+    Bytes identity_public;
+    crypto::SecretBytes identity_secret;
+    Bytes device_id;
+    Bytes signing_public;
+    crypto::SecretBytes signing_secret;
+    Bytes dh_public;
+    crypto::SecretBytes dh_secret;
+    Bytes transport_public;
+    crypto::SecretBytes transport_secret;
+  };
   StatusOr<Keys> LoadKeys();
+  StatusOr<std::string> MyName();
   StatusOr<net::ClientConnection*> Connection();
+  // Commits a payload for `recipients` (member names) to the outbox, in the
+  // caller's transaction.
+  Status Enqueue(const std::vector<std::string>& recipients, const store::v1::Payload& payload,
+                 int64_t now_ms);
   Status FlushOutbox(SyncResult* result);
   Status FetchAll(SyncResult* result);
+  // Sends what Enqueue queued; never fails because the relay is down.
+  void TryFlush(bool* delivered);
+
+  // Records (client/lib/records.cc).
+  StatusOr<std::string> ResolveVisitId(const std::string& id_or_prefix);
+  StatusOr<std::string> ResolveNoteId(const std::string& id_or_prefix);
+  StatusOr<store::v1::SignedObject> SignObject(const char* label, const std::string& body);
+  Status ReceiveVisitEvent(const store::v1::SignedObject& obj, const std::string& sender,
+                           SyncResult* result);
+  Status ReceiveNoteVersion(const store::v1::SignedObject& obj, const std::string& sender,
+                            SyncResult* result);
+  Status RecheckPending(SyncResult* result);
+  StatusOr<std::vector<std::string>> VisitRecipients(const std::string& visit_id_hex);
+  StatusOr<NoteVersionInfo> WriteNoteVersion(ByteSpan note_id, const std::string& visit_hex,
+                                             uint32_t number, ByteSpan prev_hash,
+                                             const std::string& text);
 
   std::string home_;
   storage::Db db_;

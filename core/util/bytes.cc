@@ -13,6 +13,7 @@ std::string HexEncode(ByteSpan data) {
 
 StatusOr<Bytes> HexDecode(std::string_view hex) {
   if (hex.size() % 2 != 0) return Status::InvalidArgument("odd-length hex");
+  if (hex.empty()) return Bytes();
   Bytes out(hex.size() / 2);
   size_t len = 0;
   const char* end = nullptr;
@@ -36,6 +37,7 @@ std::string B64Encode(ByteSpan data, int variant) {
 }
 
 StatusOr<Bytes> B64Decode(std::string_view text, int variant) {
+  if (text.empty()) return Bytes();
   Bytes out(text.size() * 3 / 4 + 3);
   size_t len = 0;
   const char* end = nullptr;

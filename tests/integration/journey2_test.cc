@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "client/lib/client.h"
+#include "team_fixture.h"
 #include "testing/testing.h"
 #include "vigil/crypto.h"
 #include "vigil/identity.h"
@@ -25,58 +26,7 @@ using testing::TempDir;
 
 constexpr char kText[] = "Met D. at 10:05, asked for a Russian interpreter";
 
-class Journey2Test : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_TRUE(crypto::InitCrypto().ok());
-    relay_ = std::make_unique<RelayFixture>(dir_);
-    Status s = relay_->Start();
-    ASSERT_TRUE(s.ok()) << s.ToString();
-  }
-
-  // init + join a member with a fresh invite.
-  std::unique_ptr<ClientFixture> Member(const std::string& role, const std::string& name,
-                                        const std::string& pass) {
-    auto c = std::make_unique<ClientFixture>(dir_, name, pass);
-    std::string invite = relay_->Invite(role, name);
-    EXPECT_FALSE(invite.empty());
-    CommandResult r = c->Run({"init"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    r = c->Run({"join", invite});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return c;
-  }
-
-  // Opens a member's store in-process (the CLI is not running then).
-  std::unique_ptr<client::Client> OpenInProcess(const ClientFixture& c) {
-    auto cl = client::Client::Open(c.home(), AsBytes(c.passphrase()));
-    EXPECT_TRUE(cl.ok()) << cl.status().ToString();
-    if (!cl.ok()) return nullptr;
-    (*cl)->set_timeout_ms(5000);
-    return std::move(cl).value();
-  }
-
-  // A raw CURVE connection with a member's device keys.
-  std::unique_ptr<net::ClientConnection> RawAs(const ClientFixture& c, net::Context& ctx) {
-    auto cl = OpenInProcess(c);
-    if (!cl) return nullptr;
-    auto t = cl->Transport();
-    EXPECT_TRUE(t.ok());
-    auto conn = net::ClientConnection::Connect(ctx, t->endpoint, t->relay_public,
-                                               t->transport_public, t->transport_secret);
-    EXPECT_TRUE(conn.ok());
-    return std::move(conn).value();
-  }
-
-  // The relay still answers a legitimate client.
-  void ExpectRelayServes(const ClientFixture& c) {
-    CommandResult r = c.Run({"sync"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-  }
-
-  TempDir dir_;
-  std::unique_ptr<RelayFixture> relay_;
-};
+class Journey2Test : public TeamTest {};
 
 TEST_F(Journey2Test, TwoMembersExchangeAnEncryptedNote) {
   auto cora = Member("coordinator", "Cora", "cora pass");
@@ -318,7 +268,6 @@ TEST_F(Journey2Test, TamperedCiphertextIsRejectedAndReported) {
   ASSERT_TRUE(fr.ok());
   ASSERT_EQ(fr->fetch().items_size(), 1);
   std::string blob = fr->fetch().items(0).blob();
-  std::string cora_device = cora_raw ? "" : "";
   blob[blob.size() / 2] ^= 0x01;
 
   auto vic_raw = RawAs(*vic, ctx);
@@ -364,6 +313,26 @@ TEST_F(Journey2Test, MessagesAreNotDeliveredTwice) {
   ASSERT_EQ(cora->Run({"sync"}).exit_code, 0);
   CommandResult r = cora->Run({"inbox", "--json"});
   EXPECT_EQ(testing::CountOccurrences(r.out, kText), 1u) << r.out;
+}
+
+
+TEST_F(Journey2Test, ConnectedRecipientsGetAPushNotice) {
+  auto cora = Member("coordinator", "Cora", "cora pass");
+  auto vic = Member("volunteer", "Vic", "vic pass");
+  net::Context ctx;
+  auto raw = RawAs(*cora, ctx);
+  ASSERT_TRUE(raw);
+  wire::v1::Request ping;
+  ping.mutable_ping();
+  ASSERT_TRUE(raw->Call(ping, 5000).ok());  // the relay now knows where Cora is
+  ASSERT_EQ(vic->Run({"send", "--to", "Cora", "--text", kText}).exit_code, 0);
+  auto got = raw->ReceiveFrames(5000);
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got->has_value()) << "no push notice arrived";
+  auto resp = wire::DecodeResponse((*got)->back());
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->request_id(), 0u);
+  EXPECT_TRUE(resp->has_notice());
 }
 
 }  // namespace

@@ -1,0 +1,308 @@
+// ACCEPTANCE.md journey 3: a coordinator assigns a visit, the volunteer
+// writes and amends notes, and the visit's team - only that team - receives
+// every version. Plus the bad inputs of the Visits-and-notes work, each
+// visible in `note show` / `visit show`, and the relay-dump privacy check.
+#include <gtest/gtest.h>
+
+#include "relay/server/relay_store.h"
+#include "team_fixture.h"
+#include "vigil/identity.h"
+#include "vigil/store/v1/store.pb.h"
+
+namespace vigil {
+namespace {
+
+using testing::CommandResult;
+using testing::CountOccurrences;
+
+constexpr char kDetainee[] = "D. Example";
+constexpr char kFacility[] = "Theo Lacy Facility, Orange CA";
+constexpr char kNote1[] = "Arrived 09:50. Guard said interpreter unavailable.";
+constexpr char kNote2[] = "Correction: arrived 09:55.";
+
+std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+class Journey3Test : public TeamTest {
+ protected:
+  void SetUp() override {
+    TeamTest::SetUp();
+    cora_ = Member("coordinator", "Cora", "cora pass");
+    vic_ = Member("volunteer", "Vic", "vic pass");
+    lee_ = Member("legal", "Lee", "lee pass");
+  }
+
+  std::string Assign() {
+    CommandResult r = cora_->Run({"visit", "assign", "--volunteer", "Vic", "--legal", "Lee",
+                                  "--detainee", kDetainee, "--facility", kFacility, "--at",
+                                  "2026-12-01T10:00-08:00"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return FirstLine(r.out);
+  }
+
+  // Sends a hand-made payload as `who` to `to` (names).
+  void Inject(const testing::ClientFixture& who, const std::vector<std::string>& to,
+              const store::v1::SignedObject& obj, bool is_note) {
+    auto cl = OpenInProcess(who);
+    ASSERT_TRUE(cl);
+    store::v1::Payload p;
+    p.set_version(1);
+    p.set_message_id(ToString(crypto::RandomBytes(16)));
+    p.set_from_name(cl->name_for_testing());
+    p.set_sent_at_ms(1);
+    if (is_note) *p.mutable_note_version() = obj;
+    else *p.mutable_visit_event() = obj;
+    Status s = cl->SendPayloadForTesting(to, p);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+
+  std::unique_ptr<testing::ClientFixture> cora_, vic_, lee_;
+};
+
+TEST_F(Journey3Test, TheTeamReceivesEveryVersion) {
+  std::string visit = Assign();
+  ASSERT_EQ(visit.size(), 32u);
+  ASSERT_EQ(vic_->Run({"sync"}).exit_code, 0);
+  CommandResult r = vic_->Run({"visit", "list", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(visit), std::string::npos);
+  EXPECT_NE(r.out.find("\"status\": \"assigned\""), std::string::npos) << r.out;
+  ASSERT_EQ(vic_->Run({"visit", "accept", visit}).exit_code, 0);
+  r = vic_->Run({"note", "add", "--visit", visit, "--text", kNote1});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string note = FirstLine(r.out);
+  r = vic_->Run({"note", "amend", note, "--text", kNote2});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(vic_->Run({"visit", "complete", visit}).exit_code, 0);
+  ASSERT_EQ(vic_->Run({"sync"}).exit_code, 0);
+
+  ASSERT_EQ(cora_->Run({"sync"}).exit_code, 0);
+  r = cora_->Run({"note", "list", "--visit", visit, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(kNote1), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(kNote2), std::string::npos) << r.out;
+
+  ASSERT_EQ(lee_->Run({"sync"}).exit_code, 0);
+  r = lee_->Run({"note", "show", note, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(kNote1), std::string::npos);
+  EXPECT_NE(r.out.find(kNote2), std::string::npos);
+  EXPECT_EQ(CountOccurrences(r.out, "\"author\": \"Vic\""), 2u) << r.out;
+  EXPECT_EQ(CountOccurrences(r.out, "\"signature\": \"valid\""), 2u) << r.out;
+  EXPECT_NE(r.out.find("\"timestamps\""), std::string::npos);
+  EXPECT_NE(r.out.find("\"problems\": []"), std::string::npos) << r.out;
+
+  // Every device converges on the same visit state.
+  for (auto* m : {cora_.get(), vic_.get(), lee_.get()}) {
+    r = m->Run({"visit", "show", visit});
+    EXPECT_NE(r.out.find("\"status\": \"completed\""), std::string::npos) << r.out;
+  }
+
+  // Only the team: another volunteer receives nothing of this visit.
+  auto val = Member("volunteer", "Val", "val pass");
+  ASSERT_EQ(val->Run({"sync"}).exit_code, 0);
+  r = val->Run({"note", "list", "--json"});
+  EXPECT_EQ(r.out.find(kNote1), std::string::npos);
+  r = val->Run({"visit", "list", "--json"});
+  EXPECT_EQ(r.out.find(visit), std::string::npos);
+
+  // The relay's decrypted store holds none of the content.
+  ASSERT_TRUE(relay_->Stop().ok());
+  auto store = relay::RelayStore::Open(relay_->data_dir(), AsBytes(testing::RelayFixture::kPassphrase));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  std::string dump;
+  for (const char* table : {"config", "invites", "members", "devices", "mailbox", "audit"}) {
+    auto st = store->db().Prepare(std::string("SELECT * FROM ") + table);
+    ASSERT_TRUE(st.ok());
+    while (*st->Step()) {
+      for (int col = 0; col < 16; ++col) {
+        Bytes b = st->ColumnBlob(col);
+        dump.append(b.begin(), b.end());
+        dump += '|';
+      }
+    }
+  }
+  EXPECT_GT(dump.size(), 100u);
+  EXPECT_NE(dump.find("Vic"), std::string::npos) << "the dump reads the members table";
+  for (const char* secret : {kDetainee, "Theo Lacy", kNote1, kNote2, "interpreter"}) {
+    EXPECT_EQ(dump.find(secret), std::string::npos) << secret;
+  }
+}
+
+TEST_F(Journey3Test, OnlyCoordinatorsAssign) {
+  CommandResult r = vic_->Run({"visit", "assign", "--volunteer", "Vic", "--detainee", "X",
+                               "--facility", "F", "--at", "2026-12-01T10:00-08:00"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("only coordinators can assign visits"), std::string::npos) << r.err;
+  r = lee_->Run({"visit", "assign", "--volunteer", "Vic", "--detainee", "X", "--facility", "F",
+                 "--at", "2026-12-01T10:00-08:00"});
+  EXPECT_NE(r.exit_code, 0);
+  r = cora_->Run({"visit", "assign", "--volunteer", "Nobody", "--detainee", "X", "--facility", "F",
+                  "--at", "2026-12-01T10:00-08:00"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("no member named Nobody"), std::string::npos) << r.err;
+  r = cora_->Run({"visit", "assign", "--volunteer", "Vic", "--detainee", "X", "--facility", "F",
+                  "--at", "tomorrow"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--at"), std::string::npos) << r.err;
+}
+
+TEST_F(Journey3Test, AVolunteersForgedCancelIsRejectedVisibly) {
+  std::string visit = Assign();
+  ASSERT_EQ(vic_->Run({"sync"}).exit_code, 0);
+  // Vic's client refuses to cancel...
+  CommandResult r = vic_->Run({"visit", "cancel", visit});
+  EXPECT_NE(r.exit_code, 0);
+  // ...so Vic forges the event by hand.
+  store::v1::VisitEvent e;
+  e.set_version(1);
+  e.set_visit_id(ToString(*HexDecode(visit)));
+  e.set_event_id(ToString(crypto::RandomBytes(16)));
+  e.set_kind(store::v1::CANCEL);
+  e.set_author("Vic");
+  e.set_created_at_ms(2);
+  {
+    auto cl = OpenInProcess(*vic_);
+    auto obj = cl->SignForTesting("vigil/visit-event/v1", e.SerializeAsString());
+    ASSERT_TRUE(obj.ok());
+    cl.reset();
+    Inject(*vic_, {"Lee"}, *obj, false);
+  }
+  r = lee_->Run({"sync"});
+  EXPECT_NE(r.err.find("only the visit's coordinator may cancel it"), std::string::npos) << r.err;
+  r = lee_->Run({"visit", "show", visit});
+  EXPECT_NE(r.out.find("\"status\": \"assigned\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"status\": \"rejected\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("only the visit's coordinator may cancel it"), std::string::npos) << r.out;
+}
+
+TEST_F(Journey3Test, BadNotesAreRejectedWithAReasonShownInNoteShow) {
+  std::string visit = Assign();
+  ASSERT_EQ(vic_->Run({"sync"}).exit_code, 0);
+  CommandResult r = vic_->Run({"note", "add", "--visit", visit, "--text", kNote1});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string good_note = FirstLine(r.out);
+  ASSERT_EQ(lee_->Run({"sync"}).exit_code, 0);
+  auto vid = *HexDecode(visit);
+
+  auto base = [&](const char* author, uint64_t seq) {
+    store::v1::NoteVersion v;
+    v.set_version(1);
+    v.set_note_id(ToString(crypto::RandomBytes(16)));
+    v.set_visit_id(ToString(vid));
+    v.set_number(1);
+    v.set_author(author);
+    v.set_device_seq(seq);
+    v.set_created_at_ms(3);
+    v.set_body("forged");
+    return v;
+  };
+  auto sign_and_send = [&](testing::ClientFixture& who, store::v1::NoteVersion v) {
+    auto cl = OpenInProcess(who);
+    v.set_author_device_id(ToString(cl->Transport()->device_id));
+    auto obj = cl->SignForTesting("vigil/note-version/v1", v.SerializeAsString());
+    EXPECT_TRUE(obj.ok());
+    cl.reset();
+    Inject(who, {"Lee"}, *obj, true);
+    return HexEncode(AsBytes(v.note_id()));
+  };
+
+  // 1. A note claiming another author than its signer (a non-member name).
+  std::string n1 = sign_and_send(*vic_, base("Mallory", 100));
+  // 2. A member who is not on the visit's team.
+  auto val = Member("volunteer", "Val", "val pass");
+  std::string n2 = sign_and_send(*val, base("Val", 1));
+  // 3. A broken hash chain: version 2 pointing at another note's version.
+  auto broken = base("Vic", 101);
+  broken.set_number(2);
+  {
+    auto lee = OpenInProcess(*lee_);
+    auto shown = lee->ShowNote(good_note);
+    ASSERT_TRUE(shown.ok());
+    broken.set_prev_version_hash(ToString(*HexDecode(shown->versions[0].hash)));
+  }
+  std::string n3 = sign_and_send(*vic_, broken);
+  // 4. A note for a visit nobody assigned.
+  auto unknown = base("Vic", 102);
+  unknown.set_visit_id(ToString(crypto::RandomBytes(16)));
+  std::string n4 = sign_and_send(*vic_, unknown);
+
+  r = lee_->Run({"sync"});
+  auto show = [&](const std::string& id) { return lee_->Run({"note", "show", id, "--json"}).out; };
+  EXPECT_NE(show(n1).find("claims Mallory as author"), std::string::npos) << show(n1);
+  EXPECT_NE(show(n2).find("not on this visit's team"), std::string::npos) << show(n2);
+  EXPECT_NE(show(n3).find("broken hash chain"), std::string::npos) << show(n3);
+  EXPECT_NE(show(n4).find("note for an unknown visit"), std::string::npos) << show(n4);
+  for (const auto& id : {n1, n2, n3}) {
+    EXPECT_NE(show(id).find("\"status\": \"rejected\""), std::string::npos) << show(id);
+  }
+  EXPECT_NE(show(n4).find("\"status\": \"pending\""), std::string::npos);
+  // The genuine note is untouched.
+  EXPECT_NE(show(good_note).find("\"signature\": \"valid\""), std::string::npos) << show(good_note);
+  EXPECT_NE(show(good_note).find("\"status\": \"ok\""), std::string::npos) << show(good_note);
+  EXPECT_NE(r.exit_code, 0) << "a sync that rejected records must say so";
+  EXPECT_NE(r.err.find("rejected"), std::string::npos) << r.err;
+}
+
+TEST_F(Journey3Test, AWithheldNoteShowsAsAGapOnTeamDevices) {
+  std::string visit = Assign();
+  ASSERT_EQ(vic_->Run({"sync"}).exit_code, 0);
+  ASSERT_EQ(lee_->Run({"sync"}).exit_code, 0);
+  CommandResult r = vic_->Run({"note", "add", "--visit", visit, "--text", "first, to be withheld"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The relay "drops" it: Lee's mailbox item is acknowledged unread.
+  {
+    net::Context ctx;
+    auto raw = RawAs(*lee_, ctx);
+    wire::v1::Request fetch;
+    fetch.mutable_fetch();
+    auto fr = raw->Call(fetch, 5000);
+    ASSERT_TRUE(fr.ok());
+    ASSERT_EQ(fr->fetch().items_size(), 1);
+    wire::v1::Request ack;
+    ack.mutable_ack()->add_seqs(fr->fetch().items(0).seq());
+    ASSERT_TRUE(raw->Call(ack, 5000).ok());
+  }
+  r = vic_->Run({"note", "add", "--visit", visit, "--text", "second"});
+  ASSERT_EQ(r.exit_code, 0);
+  std::string second = FirstLine(r.out);
+  ASSERT_EQ(lee_->Run({"sync"}).exit_code, 0);
+  r = lee_->Run({"note", "show", second, "--json"});
+  EXPECT_NE(r.out.find("gap"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("missing note versions 1..1"), std::string::npos) << r.out;
+}
+
+TEST_F(Journey3Test, ConcurrentAmendmentsBecomeVisibleBranches) {
+  std::string visit = Assign();
+  ASSERT_EQ(vic_->Run({"sync"}).exit_code, 0);
+  CommandResult r = vic_->Run({"note", "add", "--visit", visit, "--text", kNote1});
+  std::string note = FirstLine(r.out);
+  ASSERT_EQ(cora_->Run({"sync"}).exit_code, 0);
+  // Vic and Cora both amend version 1 before seeing each other's amendment.
+  ASSERT_EQ(vic_->Run({"note", "amend", note, "--text", "Vic's correction"}).exit_code, 0);
+  ASSERT_EQ(cora_->Run({"note", "amend", note, "--text", "Cora's correction"}).exit_code, 0);
+  ASSERT_EQ(lee_->Run({"sync"}).exit_code, 0);
+  r = lee_->Run({"note", "show", note, "--json"});
+  EXPECT_NE(r.out.find("Vic's correction"), std::string::npos);
+  EXPECT_NE(r.out.find("Cora's correction"), std::string::npos);
+  EXPECT_NE(r.out.find("branch: 2 concurrent amendments made version 2"), std::string::npos) << r.out;
+}
+
+TEST_F(Journey3Test, NotesAreWrittenOfflineAndSyncedLater) {
+  std::string visit = Assign();
+  ASSERT_EQ(vic_->Run({"sync"}).exit_code, 0);
+  ASSERT_TRUE(relay_->Stop().ok());
+  CommandResult r = vic_->Run({"note", "add", "--visit", visit, "--text", "written in the car park"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string note = FirstLine(r.out);
+  r = vic_->Run({"note", "show", note, "--json"});
+  EXPECT_NE(r.out.find("written in the car park"), std::string::npos);
+  ASSERT_TRUE(relay_->Restart().ok());
+  ASSERT_EQ(vic_->Run({"sync"}).exit_code, 0);
+  ASSERT_EQ(vic_->Run({"sync"}).exit_code, 0);  // idempotent
+  ASSERT_EQ(lee_->Run({"sync"}).exit_code, 0);
+  r = lee_->Run({"note", "show", note, "--json"});
+  EXPECT_EQ(CountOccurrences(r.out, "written in the car park"), 1u) << r.out;
+}
+
+}  // namespace
+}  // namespace vigil
