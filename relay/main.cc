@@ -13,7 +13,7 @@ constexpr char kUsage[] =
     "usage: vigil-relay COMMAND --data DIR [options]\n"
     "commands:\n"
     "  init     --data DIR [--listen tcp://HOST:PORT]   create a relay store; prints its fingerprint\n"
-    "  serve    --data DIR [--log-level LEVEL]          run the relay\n"
+    "  serve    --data DIR [--log-level LEVEL] [--retention 30d]   run the relay\n"
     "  invite   --data DIR --role ROLE --name NAME [--expires 72h]   print a one-time invite code\n"
     "  members  --data DIR [--json]                     list members and devices\n"
     "  revoke   --data DIR DEVICE_ID|MEMBER             refuse a device or a member from now on\n"

@@ -38,6 +38,28 @@ int CmdJoin(const Context& ctx, const ArgList& argv) {
   return 0;
 }
 
+int CmdInvite(const Context& ctx, const ArgList& argv) {
+  auto args = cli::Args::Parse(argv, {"role", "name", "expires", "passphrase-file"}, {});
+  if (!args.ok()) return Fail(args.status());
+  auto role = args->Require("role");
+  if (!role.ok()) return Fail(role.status());
+  auto name = args->Require("name");
+  if (!name.ok()) return Fail(name.status());
+  int64_t ttl = 0;
+  if (auto e = args->Get("expires")) {
+    auto secs = cli::ParseDuration(*e);
+    if (!secs.ok()) return Fail(secs.status());
+    ttl = *secs;
+  }
+  auto c = OpenClient(ctx, *args);
+  if (!c.ok()) return Fail(c.status());
+  auto code = (*c)->CreateInvite(*role, *name, ttl);
+  if (!code.ok()) return Fail(code.status());
+  std::cout << *code << std::endl;
+  crypto::Wipe(*code);
+  return 0;
+}
+
 int CmdWhoami(const Context& ctx, const ArgList& argv) {
   auto args = cli::Args::Parse(argv, {"passphrase-file"}, {"json"});
   if (!args.ok()) return Fail(args.status());

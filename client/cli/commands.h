@@ -21,6 +21,7 @@ struct Context {
 int CmdInit(const Context& ctx, const ArgList& args);
 int CmdJoin(const Context& ctx, const ArgList& args);
 int CmdWhoami(const Context& ctx, const ArgList& args);
+int CmdInvite(const Context& ctx, const ArgList& args);
 int CmdSend(const Context& ctx, const ArgList& args);
 int CmdSync(const Context& ctx, const ArgList& args);
 int CmdInbox(const Context& ctx, const ArgList& args);

@@ -15,6 +15,7 @@ constexpr char kUsage[] =
     "  init                         create this device's encrypted store and keys\n"
     "  join INVITE                  enroll with a relay using a one-time invite code\n"
     "  whoami [--json]              this member, device and relay, with fingerprints\n"
+    "  invite --role volunteer|legal --name NAME [--expires 72h]   (coordinators) one-time invite\n"
     "  send --to NAME (--text T | --file F)   send an end-to-end encrypted message\n"
     "  sync                         send queued messages, receive new ones\n"
     "  inbox [--json]               received messages\n"
@@ -67,6 +68,7 @@ int Main(int argc, char** argv) {
   if (cmd == "init") return CmdInit(ctx, args);
   if (cmd == "join") return CmdJoin(ctx, args);
   if (cmd == "whoami") return CmdWhoami(ctx, args);
+  if (cmd == "invite") return CmdInvite(ctx, args);
   if (cmd == "send") return CmdSend(ctx, args);
   if (cmd == "sync") return CmdSync(ctx, args);
   if (cmd == "inbox") return CmdInbox(ctx, args);

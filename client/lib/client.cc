@@ -231,6 +231,21 @@ Status Client::Join(std::string_view invite_code) {
   return txn.Commit();
 }
 
+StatusOr<std::string> Client::CreateInvite(const std::string& role, const std::string& name,
+                                           int64_t expires_in_s) {
+  VIGIL_RETURN_IF_ERROR(MyName().status());
+  VIGIL_ASSIGN_OR_RETURN(net::ClientConnection * conn, Connection());
+  v1::Request req;
+  auto* c = req.mutable_create_invite();
+  c->set_role(role);
+  c->set_name(name);
+  c->set_expires_in_s(expires_in_s);
+  VIGIL_ASSIGN_OR_RETURN(v1::Response resp, conn->Call(req, timeout_ms_));
+  std::string code = resp.create_invite().invite_code();
+  crypto::Wipe(*resp.mutable_create_invite()->mutable_invite_code());
+  return code;
+}
+
 StatusOr<WhoAmI> Client::Whoami() {
   WhoAmI w;
   VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());

@@ -131,6 +131,10 @@ class Client {
   // Enrolls this device with the relay named in the invite code.
   Status Join(std::string_view invite_code);
   StatusOr<WhoAmI> Whoami();
+  // Coordinators only (the relay checks): a one-time invite code for a
+  // volunteer or legal adviser. The code is a secret; show it once.
+  StatusOr<std::string> CreateInvite(const std::string& role, const std::string& name,
+                                     int64_t expires_in_s);
 
   // Encrypts `text` to every active device of member `to` (and this member's
   // other devices), commits it to the outbox, then tries to deliver it.

@@ -53,6 +53,14 @@ Status CheckRequestBody(const v1::Request& r) {
     }
     case v1::Request::kPing:
       return Status::Ok();
+    case v1::Request::kCreateInvite: {
+      const auto& c = r.create_invite();
+      if (c.role().size() > 32 || c.name().empty() || c.name().size() > 64 ||
+          c.expires_in_s() < 0 || c.expires_in_s() > 30 * 86400) {
+        return Status::InvalidArgument("create invite: bad role, name or expiry");
+      }
+      return Status::Ok();
+    }
     case v1::Request::BODY_NOT_SET:
       break;
   }

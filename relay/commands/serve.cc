@@ -1,6 +1,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <algorithm>
 #include <cstring>
 
 #include "relay/commands/commands.h"
@@ -17,7 +18,7 @@ void OnSignal(int) { g_stop.store(true); }
 }  // namespace
 
 int CmdServe(const ArgList& argv) {
-  auto args = cli::Args::Parse(argv, {"data", "passphrase-file", "log-level"}, {});
+  auto args = cli::Args::Parse(argv, {"data", "passphrase-file", "log-level", "retention"}, {});
   if (!args.ok()) return Fail(args.status());
   if (auto level = args->Get("log-level")) {
     log::Level l;
@@ -41,6 +42,14 @@ int CmdServe(const ArgList& argv) {
 
   ServerOptions opt;
   opt.data_dir = *args->Get("data");
+  if (auto r = args->Get("retention")) {
+    auto secs = cli::ParseDuration(*r);
+    if (!secs.ok() || *secs <= 0) {
+      return Fail(Status::InvalidArgument("--retention must be a duration such as 30d or 12h"));
+    }
+    opt.retention_ms = *secs * 1000;
+    opt.purge_interval_ms = std::min<int64_t>(opt.purge_interval_ms, std::max<int64_t>(1000, opt.retention_ms / 4));
+  }
   Status s = Serve(*store, opt, g_stop);
   if (!s.ok()) {
     log::Error("fatal", {{"error", s.message()}});

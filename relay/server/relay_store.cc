@@ -190,11 +190,19 @@ StatusOr<RelayKeys> RelayStore::LoadKeys() {
 StatusOr<crypto::SecretBytes> RelayStore::CreateInvite(const std::string& role,
                                                        const std::string& name, int64_t now_ms,
                                                        int64_t expires_at_ms) {
+  VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
+  VIGIL_ASSIGN_OR_RETURN(crypto::SecretBytes secret, CreateInviteInTxn(role, name, now_ms, expires_at_ms));
+  VIGIL_RETURN_IF_ERROR(txn.Commit());
+  return secret;
+}
+
+StatusOr<crypto::SecretBytes> RelayStore::CreateInviteInTxn(const std::string& role,
+                                                            const std::string& name, int64_t now_ms,
+                                                            int64_t expires_at_ms) {
   if (!IsValidRole(role)) {
     return Status::InvalidArgument("role must be coordinator, volunteer or legal");
   }
   VIGIL_RETURN_IF_ERROR(CheckMemberName(name));
-  VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
   {
     VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT 1 FROM members WHERE name = ?"));
     st.Bind(1, name);
@@ -219,9 +227,15 @@ StatusOr<crypto::SecretBytes> RelayStore::CreateInvite(const std::string& role,
   st.BindBlob(1, id).Bind(2, role).Bind(3, name).BindBlob(4, tk.public_key)
       .BindBlob(5, identity::InviteVerifier(secret)).Bind(6, now_ms).Bind(7, expires_at_ms);
   VIGIL_RETURN_IF_ERROR(st.Run());
-  VIGIL_RETURN_IF_ERROR(txn.Commit());
   Audit(now_ms, "invite", "role=" + role + " name=" + name + " invite=" + HexEncode(id).substr(0, 8));
   return secret;
+}
+
+StatusOr<int> RelayStore::PurgeOlderThan(int64_t cutoff_ms) {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("DELETE FROM mailbox WHERE received_at < ?"));
+  st.Bind(1, cutoff_ms);
+  VIGIL_RETURN_IF_ERROR(st.Run());
+  return db_.Changes();
 }
 
 StatusOr<std::optional<InviteRow>> RelayStore::FindInviteByTransportKey(ByteSpan key) {

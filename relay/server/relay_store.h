@@ -83,6 +83,11 @@ class RelayStore {
   // Returns the invite secret (only ever shown once, in the code).
   StatusOr<crypto::SecretBytes> CreateInvite(const std::string& role, const std::string& name,
                                              int64_t now_ms, int64_t expires_at_ms);
+  // The same inside the caller's transaction (the server's batch).
+  StatusOr<crypto::SecretBytes> CreateInviteInTxn(const std::string& role, const std::string& name,
+                                                  int64_t now_ms, int64_t expires_at_ms);
+  // Deletes mailbox items older than `cutoff_ms`; returns how many.
+  StatusOr<int> PurgeOlderThan(int64_t cutoff_ms);
   StatusOr<std::optional<InviteRow>> FindInviteByTransportKey(ByteSpan key);
   StatusOr<std::optional<InviteRow>> FindInvite(ByteSpan id);
 

@@ -124,6 +124,8 @@ class Handler {
       case v1::Request::kPing:
         resp->mutable_ping()->set_relay_time_ms(NowMs());
         return Status::Ok();
+      case v1::Request::kCreateInvite:
+        return CreateInvite(dev, req.create_invite(), resp);
       case v1::Request::BODY_NOT_SET:
         break;
     }
@@ -149,6 +151,27 @@ class Handler {
     r->set_relay_signing_public_key(ToString(keys_.signing_public));
     log::Info("enrolled", {{"role", invite.role},
                            {"device", Short(AsBytes(e.device().device_id()))}});
+    return Status::Ok();
+  }
+
+  // Coordinators may invite volunteers and legal advisers; coordinators
+  // themselves are invited by the operator (vigil-relay invite).
+  Status CreateInvite(const DeviceRow& by, const v1::CreateInviteRequest& c, v1::Response* resp) {
+    if (by.role != "coordinator") {
+      return Status::PermissionDenied("only coordinators may invite members");
+    }
+    if (c.role() != "volunteer" && c.role() != "legal") {
+      return Status::PermissionDenied(
+          "coordinators may invite volunteers and legal advisers; ask the relay operator for a "
+          "coordinator invite");
+    }
+    int64_t now = NowMs();
+    int64_t ttl = c.expires_in_s() > 0 ? c.expires_in_s() : opt_.default_invite_ttl_s;
+    VIGIL_ASSIGN_OR_RETURN(crypto::SecretBytes secret,
+                           store_.CreateInviteInTxn(c.role(), c.name(), now, now + ttl * 1000));
+    identity::Invite inv{keys_.listen, keys_.transport_public, std::move(secret)};
+    resp->mutable_create_invite()->set_invite_code(identity::EncodeInvite(inv));
+    log::Info("invite_created", {{"role", c.role()}, {"by", Short(by.id)}});
     return Status::Ok();
   }
 
@@ -257,7 +280,18 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
   Handler handler(store, keys, options);
   std::map<Bytes, Bytes> routes;  // device id -> routing id, for push notices only
 
+  int64_t next_purge = 0;
   while (!stop.load()) {
+    // Retention cap: nothing stays longer than the configured time, acked or not.
+    if (int64_t now = NowMs(); now >= next_purge) {
+      next_purge = now + options.purge_interval_ms;
+      auto purged = store.PurgeOlderThan(now - options.retention_ms);
+      if (!purged.ok()) {
+        log::Warn("purge_failed", {{"error", purged.status().message()}});
+      } else if (*purged > 0) {
+        log::Info("purged", {{"items", std::to_string(*purged)}});
+      }
+    }
     VIGIL_ASSIGN_OR_RETURN(bool ready, sock->Poll(250));
     if (!ready) continue;
     std::vector<net::Incoming> batch;

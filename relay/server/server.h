@@ -22,6 +22,10 @@ struct ServerOptions {
   int max_batch = 256;          // requests per group commit
   int fetch_max_items = 200;
   size_t fetch_max_bytes = 4 * 1024 * 1024;
+  // Mail older than this is deleted even if never fetched (retention cap).
+  int64_t retention_ms = 30LL * 24 * 3600 * 1000;
+  int64_t purge_interval_ms = 60 * 1000;
+  int64_t default_invite_ttl_s = 72 * 3600;
 };
 
 // Serves until `stop` is set. Returns OK on a clean stop; an error when the

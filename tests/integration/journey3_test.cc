@@ -2,6 +2,8 @@
 // writes and amends notes, and the visit's team - only that team - receives
 // every version. Plus the bad inputs of the Visits-and-notes work, each
 // visible in `note show` / `visit show`, and the relay-dump privacy check.
+#include <signal.h>
+
 #include <gtest/gtest.h>
 
 #include "relay/server/relay_store.h"
@@ -302,6 +304,55 @@ TEST_F(Journey3Test, NotesAreWrittenOfflineAndSyncedLater) {
   ASSERT_EQ(lee_->Run({"sync"}).exit_code, 0);
   r = lee_->Run({"note", "show", note, "--json"});
   EXPECT_EQ(CountOccurrences(r.out, "written in the car park"), 1u) << r.out;
+}
+
+}  // namespace
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+class InviteFromClientTest : public TeamTest {};
+
+TEST_F(InviteFromClientTest, OnlyCoordinatorsInviteAndOnlyVolunteersAndLegal) {
+  auto cora = Member("coordinator", "Cora", "cora pass");
+  auto vic = Member("volunteer", "Vic", "vic pass");
+  CommandResult r = cora->Run({"invite", "--role", "legal", "--name", "Lee"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string code = r.out.substr(0, r.out.find('\n'));
+  testing::ClientFixture lee(dir_, "Lee", "lee pass");
+  ASSERT_EQ(lee.Run({"init"}).exit_code, 0);
+  r = lee.Run({"join", code});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("joined as Lee (legal)"), std::string::npos) << r.out;
+
+  r = vic->Run({"invite", "--role", "volunteer", "--name", "Val"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("only coordinators may invite members"), std::string::npos) << r.err;
+  r = cora->Run({"invite", "--role", "coordinator", "--name", "Cal"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("ask the relay operator"), std::string::npos) << r.err;
+  r = cora->Run({"invite", "--role", "volunteer", "--name", "Vic"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("already exists"), std::string::npos) << r.err;
+  ExpectRelayServes(*cora);
+}
+
+TEST_F(InviteFromClientTest, TheRetentionCapDeletesUnfetchedMail) {
+  ASSERT_TRUE(relay_->Stop().ok());
+  // Restart with a two-second retention cap.
+  testing::BackgroundProcess serve(
+      {testing::BinPath("vigil-relay"), "serve", "--data", relay_->data_dir(), "--retention", "2s"},
+      {{"VIGIL_RELAY_PASSPHRASE", testing::RelayFixture::kPassphrase}}, dir_.path());
+  ASSERT_TRUE(serve.WaitForStderr("listening", 15000)) << serve.Stderr();
+  auto cora = Member("coordinator", "Cora", "cora pass");
+  auto vic = Member("volunteer", "Vic", "vic pass");
+  ASSERT_EQ(vic->Run({"send", "--to", "Cora", "--text", "will expire unread"}).exit_code, 0);
+  ASSERT_TRUE(serve.WaitForStderr("event=purged", 10000)) << serve.Stderr();
+  ASSERT_EQ(cora->Run({"sync"}).exit_code, 0);
+  EXPECT_EQ(cora->Run({"inbox", "--json"}).out.find("will expire unread"), std::string::npos);
+  serve.Signal(SIGTERM);
+  EXPECT_EQ(*serve.Wait(5000), 0);
 }
 
 }  // namespace
