@@ -84,6 +84,18 @@ void WriteNote(json::Writer& j, const client::NoteInfo& n) {
     j.Key("author_device").String(v.author_device);
     j.Key("device_seq").Uint(v.device_seq);
     j.Key("text").String(v.text);
+    j.Key("attachments").BeginArray();
+    for (const auto& a : v.attachments) {
+      j.BeginObject();
+      j.Key("index").Int(a.index);
+      j.Key("name").String(a.name);
+      j.Key("size").Uint(a.size);
+      j.Key("sha256").String(a.sha256);
+      j.Key("status").String(a.status);
+      if (!a.problem.empty()) j.Key("problem").String(a.problem);
+      j.EndObject();
+    }
+    j.EndArray();
     j.Key("signature").String(v.signature_valid ? "valid" : "INVALID");
     j.Key("status").String(v.status);
     if (!v.problem.empty()) j.Key("problem").String(v.problem);
@@ -195,25 +207,43 @@ int CmdNote(const Context& ctx, const ArgList& argv) {
   if (argv.empty()) return Fail(Status::InvalidArgument("usage: vigil note add|amend|list|show ..."));
   std::string sub = argv[0];
   ArgList rest(argv.begin() + 1, argv.end());
-  auto args = cli::Args::Parse(rest, {"visit", "text", "file", "passphrase-file"}, {"json"});
+  auto args = cli::Args::Parse(rest, {"visit", "text", "file", "attach", "version", "index", "out",
+                                      "passphrase-file"},
+                               {"json"});
   if (!args.ok()) return Fail(args.status());
   const auto& pos = args->positional();
   if (sub == "add" || sub == "amend") {
-    auto text = TextFrom(*args);
+    StatusOr<std::string> text = std::string();
+    if (args->Has("text") || args->Has("file") || !args->Has("attach")) text = TextFrom(*args);
     if (!text.ok()) return Fail(text.status());
+    std::vector<client::AttachmentInput> attachments;
+    for (const auto& path : args->GetAll("attach")) {
+      std::ifstream in(path, std::ios::binary | std::ios::ate);
+      if (!in) return Fail(Status::NotFound("cannot read " + path));
+      auto size = static_cast<size_t>(in.tellg());
+      if (size > client::kMaxAttachmentSize) {
+        return Fail(Status::InvalidArgument(path + " is larger than 25 MB"));
+      }
+      in.seekg(0);
+      client::AttachmentInput a;
+      a.name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+      a.data.resize(size);
+      in.read(reinterpret_cast<char*>(a.data.data()), static_cast<std::streamsize>(size));
+      attachments.push_back(std::move(a));
+    }
     auto c = OpenClient(ctx, *args);
     if (!c.ok()) return Fail(c.status());
     if (sub == "add") {
       auto visit = args->Require("visit");
       if (!visit.ok()) return Fail(visit.status());
-      auto id = (*c)->AddNote(*visit, *text);
+      auto id = (*c)->AddNote(*visit, *text, attachments);
       crypto::Wipe(*text);
       if (!id.ok()) return Fail(id.status());
       std::cout << *id << std::endl;
       return 0;
     }
     if (pos.size() != 1) return Fail(Status::InvalidArgument("usage: vigil note amend NOTE_ID --text T"));
-    auto v = (*c)->AmendNote(pos[0], *text);
+    auto v = (*c)->AmendNote(pos[0], *text, attachments);
     crypto::Wipe(*text);
     if (!v.ok()) return Fail(v.status());
     std::cout << v->hash << std::endl;
@@ -233,6 +263,25 @@ int CmdNote(const Context& ctx, const ArgList& argv) {
     } else {
       for (const auto& n : *notes) PrintNoteText(n);
     }
+    return 0;
+  }
+  if (sub == "attachment") {
+    if (pos.size() != 1 || !args->Has("out")) {
+      return Fail(Status::InvalidArgument(
+          "usage: vigil note attachment NOTE_ID [--version N] [--index I] --out FILE"));
+    }
+    int version = 0, index = 0;
+    try {
+      version = std::stoi(args->Get("version").value_or("0"));
+      index = std::stoi(args->Get("index").value_or("0"));
+    } catch (const std::exception&) {
+      return Fail(Status::InvalidArgument("--version and --index are numbers"));
+    }
+    auto data = (*c)->AttachmentData(pos[0], version, index);
+    if (!data.ok()) return Fail(data.status());
+    std::ofstream out(*args->Get("out"), std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(data->data()), static_cast<std::streamsize>(data->size()));
+    if (!out) return Fail(Status::Internal("cannot write " + *args->Get("out")));
     return 0;
   }
   if (sub == "show") {

@@ -86,6 +86,28 @@ CREATE INDEX note_versions_by_note ON note_versions(note_id, number);
 CREATE INDEX note_versions_by_visit ON note_versions(visit_id);
 CREATE INDEX note_versions_by_device ON note_versions(author_device, device_seq);
 )sql",
+    R"sql(
+CREATE TABLE blob_outbox(
+  blob_id BLOB NOT NULL,
+  idx INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY(blob_id, idx));
+CREATE TABLE attachments(
+  note_hash BLOB NOT NULL,
+  idx INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  sha256 BLOB NOT NULL,
+  blob_id BLOB NOT NULL,
+  key BLOB NOT NULL,
+  header BLOB NOT NULL,
+  chunks INTEGER NOT NULL,
+  data BLOB,
+  status TEXT NOT NULL,
+  problem TEXT,
+  PRIMARY KEY(note_hash, idx));
+)sql",
 };
 
 }  // namespace
@@ -439,6 +461,34 @@ Status Client::FlushOutbox(SyncResult* result) {
       up->Run().IgnoreError();
     }
   };
+  // Attachment chunks go first, so that a note never arrives before its
+  // attachment can be fetched.
+  {
+    struct Chunk {
+      Bytes blob_id;
+      int64_t idx, count;
+      Bytes data;
+    };
+    std::vector<Chunk> chunks;
+    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT blob_id, idx, count, data FROM blob_outbox ORDER BY blob_id, idx"));
+    for (;;) {
+      VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      chunks.push_back({st.ColumnBlob(0), st.ColumnInt64(1), st.ColumnInt64(2), st.ColumnBlob(3)});
+    }
+    for (const auto& c : chunks) {
+      v1::Request req;
+      auto* p = req.mutable_put_chunk();
+      p->set_blob_id(ToString(c.blob_id));
+      p->set_index(static_cast<uint32_t>(c.idx));
+      p->set_count(static_cast<uint32_t>(c.count));
+      p->set_data(ToString(c.data));
+      VIGIL_RETURN_IF_ERROR(conn->Call(req, timeout_ms_).status());
+      VIGIL_ASSIGN_OR_RETURN(auto del, db_.Prepare("DELETE FROM blob_outbox WHERE blob_id = ? AND idx = ?"));
+      del.BindBlob(1, c.blob_id).Bind(2, c.idx);
+      VIGIL_RETURN_IF_ERROR(del.Run());
+    }
+  }
   Status first_error;
   for (const auto& e : entries) {
     std::vector<std::string> names;
@@ -649,6 +699,7 @@ StatusOr<SyncResult> Client::Sync() {
   if (!flushed.ok() && flushed.code() == Code::kUnavailable) return flushed;
   VIGIL_RETURN_IF_ERROR(FetchAll(&result));
   VIGIL_RETURN_IF_ERROR(RecheckPending(&result));
+  VIGIL_RETURN_IF_ERROR(DownloadAttachments(&result));
   if (!flushed.ok()) return flushed.WithContext("some queued messages could not be sent");
   return result;
 }

@@ -97,6 +97,21 @@ struct VisitInfo {
   std::vector<VisitEventInfo> events;
 };
 
+struct AttachmentInfo {
+  int index = 0;
+  std::string name;
+  uint64_t size = 0;
+  std::string sha256;  // hex, as signed by the author
+  std::string status;  // ok | pending (not downloaded yet) | rejected
+  std::string problem;
+};
+
+struct AttachmentInput {
+  std::string name;  // shown to readers; no path
+  Bytes data;        // at most kMaxAttachmentSize
+};
+inline constexpr size_t kMaxAttachmentSize = 25 * 1024 * 1024;
+
 struct NoteVersionInfo {
   std::string hash;  // hex SHA-256 of the signed body bytes
   int number = 0;
@@ -107,6 +122,7 @@ struct NoteVersionInfo {
   int64_t created_at_ms = 0;   // author's device clock (signed)
   int64_t received_at_ms = 0;  // when this device stored it
   std::string text;
+  std::vector<AttachmentInfo> attachments;
   bool signature_valid = false;
   std::string status;   // ok | rejected | pending
   std::string problem;
@@ -162,9 +178,13 @@ class Client {
 
   // --- notes ---
   // Returns the new note id (hex).
-  StatusOr<std::string> AddNote(const std::string& visit_id, const std::string& text);
+  StatusOr<std::string> AddNote(const std::string& visit_id, const std::string& text,
+                                const std::vector<AttachmentInput>& attachments = {});
   // A new version of the note's latest version; returns it.
-  StatusOr<NoteVersionInfo> AmendNote(const std::string& note_id, const std::string& text);
+  StatusOr<NoteVersionInfo> AmendNote(const std::string& note_id, const std::string& text,
+                                      const std::vector<AttachmentInput>& attachments = {});
+  // The plaintext of attachment `index` of version `number` (0: latest).
+  StatusOr<Bytes> AttachmentData(const std::string& note_id, int number, int index);
   StatusOr<std::vector<NoteInfo>> ListNotes(const std::optional<std::string>& visit_id);
   StatusOr<NoteInfo> ShowNote(const std::string& note_id);
 
@@ -229,7 +249,9 @@ class Client {
   StatusOr<std::vector<std::string>> VisitRecipients(const std::string& visit_id_hex);
   StatusOr<NoteVersionInfo> WriteNoteVersion(ByteSpan note_id, const std::string& visit_hex,
                                              uint32_t number, ByteSpan prev_hash,
-                                             const std::string& text);
+                                             const std::string& text,
+                                             const std::vector<AttachmentInput>& attachments);
+  Status DownloadAttachments(SyncResult* result);
 
   std::string home_;
   storage::Db db_;

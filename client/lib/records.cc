@@ -279,6 +279,27 @@ StatusOr<std::string> CheckSignature(storage::Db& db, const sv1::SignedObject& o
   return std::string();
 }
 
+Status InsertAttachmentRow(storage::Db& db, ByteSpan note_hash, int idx, const sv1::Attachment& a,
+                           const Bytes* data, const std::string& status, const std::string& problem) {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare(
+      "INSERT OR IGNORE INTO attachments(note_hash, idx, name, size, sha256, blob_id, key, header, "
+      "chunks, data, status, problem) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)"));
+  st.BindBlob(1, note_hash).Bind(2, static_cast<int64_t>(idx)).Bind(3, a.name())
+      .Bind(4, static_cast<int64_t>(a.size())).BindBlob(5, AsBytes(a.sha256()))
+      .BindBlob(6, AsBytes(a.blob_id())).BindBlob(7, AsBytes(a.key()))
+      .BindBlob(8, AsBytes(a.stream_header())).Bind(9, static_cast<int64_t>(a.chunks()));
+  if (data != nullptr) st.BindBlob(10, *data); else st.BindNull(10);
+  st.Bind(11, status).Bind(12, problem);
+  return st.Run();
+}
+
+bool AttachmentWellFormed(const sv1::Attachment& a) {
+  return !a.name().empty() && a.name().size() <= 255 && a.size() <= kMaxAttachmentSize &&
+         a.sha256().size() == 32 && a.blob_id().size() == 16 && a.key().size() == 32 &&
+         a.stream_header().size() == crypto::kStreamHeaderSize && a.chunks() >= 1 &&
+         a.chunks() <= wire::kMaxChunksPerBlob;
+}
+
 }  // namespace
 
 StatusOr<store::v1::SignedObject> Client::SignObject(const char* label, const std::string& body) {
@@ -539,14 +560,24 @@ StatusOr<std::pair<uint64_t, Bytes>> LastDeviceNote(storage::Db& db) {
 
 StatusOr<NoteVersionInfo> Client::WriteNoteVersion(ByteSpan note_id, const std::string& visit_hex,
                                                    uint32_t number, ByteSpan prev_hash,
-                                                   const std::string& text) {
+                                                   const std::string& text,
+                                                   const std::vector<AttachmentInput>& attachments) {
   VIGIL_ASSIGN_OR_RETURN(std::string me, MyName());
   VIGIL_ASSIGN_OR_RETURN(Bytes vid, HexDecode(visit_hex));
   VIGIL_ASSIGN_OR_RETURN(auto assign, LoadAssign(db_, vid));
   if (!assign) return Status::NotFound("visit " + visit_hex + " is not known on this device; sync first");
   if (!OnTeam(assign->details(), me)) return Status::PermissionDenied("you are not on this visit's team");
-  if (text.empty() || text.size() > kMaxNoteText) {
-    return Status::InvalidArgument("a note holds 1 byte to 512 KiB of text");
+  if ((text.empty() && attachments.empty()) || text.size() > kMaxNoteText) {
+    return Status::InvalidArgument("a note holds 1 byte to 512 KiB of text, or attachments");
+  }
+  if (attachments.size() > 16) return Status::InvalidArgument("at most 16 attachments per note");
+  for (const auto& a : attachments) {
+    if (a.data.size() > kMaxAttachmentSize) {
+      return Status::InvalidArgument("attachment " + a.name + " is larger than 25 MB");
+    }
+    if (a.name.empty() || a.name.size() > 255 || a.name.find('/') != std::string::npos) {
+      return Status::InvalidArgument("an attachment needs a plain file name");
+    }
   }
   VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
   int64_t now = NowMs();
@@ -566,10 +597,44 @@ StatusOr<NoteVersionInfo> Client::WriteNoteVersion(ByteSpan note_id, const std::
     v.set_prev_device_hash(ToString(last.second));
     v.set_created_at_ms(now);
     v.set_body(text);
+    // Attachments: encrypt each in 1 MiB chunks under a fresh key; queue the
+    // chunks for upload; the signed note carries name, size, plaintext hash,
+    // blob id, key and stream header.
+    std::vector<std::pair<sv1::Attachment, const Bytes*>> local;
+    for (const auto& in : attachments) {
+      sv1::Attachment* a = v.add_attachments();
+      a->set_name(in.name);
+      a->set_size(in.data.size());
+      a->set_sha256(ToString(crypto::Sha256(in.data)));
+      Bytes blob_id = crypto::RandomBytes(16);
+      a->set_blob_id(ToString(blob_id));
+      crypto::SecretBytes key = crypto::SecretBytes::Random(crypto::kStreamKeySize);
+      a->set_key(ToString(key.span()));
+      Bytes header;
+      VIGIL_ASSIGN_OR_RETURN(auto enc, crypto::StreamEncryptor::Start(key, &header));
+      a->set_stream_header(ToString(header));
+      constexpr size_t kChunk = 1024 * 1024;
+      uint32_t count = static_cast<uint32_t>(std::max<size_t>(1, (in.data.size() + kChunk - 1) / kChunk));
+      a->set_chunks(count);
+      for (uint32_t i = 0; i < count; ++i) {
+        size_t off = static_cast<size_t>(i) * kChunk;
+        size_t len = std::min(kChunk, in.data.size() - std::min(off, in.data.size()));
+        VIGIL_ASSIGN_OR_RETURN(Bytes ct, enc.Push(ByteSpan(in.data.data() + off, len), i + 1 == count));
+        VIGIL_ASSIGN_OR_RETURN(auto ins, db_.Prepare(
+            "INSERT INTO blob_outbox(blob_id, idx, count, data) VALUES(?,?,?,?)"));
+        ins.BindBlob(1, blob_id).Bind(2, static_cast<int64_t>(i)).Bind(3, static_cast<int64_t>(count)).BindBlob(4, ct);
+        VIGIL_RETURN_IF_ERROR(ins.Run());
+      }
+      local.emplace_back(*a, &in.data);
+    }
     std::string body = v.SerializeAsString();
     VIGIL_ASSIGN_OR_RETURN(sv1::SignedObject obj, SignObject(kNoteVersionLabel, body));
     ParsedNote pn{v, crypto::Sha256(AsBytes(body))};
     VIGIL_RETURN_IF_ERROR(InsertNoteRow(db_, pn, obj, Verdict::Ok(), now));
+    for (size_t i = 0; i < local.size(); ++i) {
+      VIGIL_RETURN_IF_ERROR(InsertAttachmentRow(db_, pn.hash, static_cast<int>(i), local[i].first,
+                                                local[i].second, "ok", ""));
+    }
     std::string seq = std::to_string(v.device_seq());
     VIGIL_RETURN_IF_ERROR(PutConfig(db_, "note_seq", AsBytes(seq)));
     VIGIL_RETURN_IF_ERROR(PutConfig(db_, "note_last_hash", pn.hash));
@@ -599,14 +664,16 @@ StatusOr<NoteVersionInfo> Client::WriteNoteVersion(ByteSpan note_id, const std::
   return info;
 }
 
-StatusOr<std::string> Client::AddNote(const std::string& visit_id, const std::string& text) {
+StatusOr<std::string> Client::AddNote(const std::string& visit_id, const std::string& text,
+                                      const std::vector<AttachmentInput>& attachments) {
   VIGIL_ASSIGN_OR_RETURN(std::string vid_hex, ResolveVisitId(visit_id));
   Bytes note_id = crypto::RandomBytes(16);
-  VIGIL_RETURN_IF_ERROR(WriteNoteVersion(note_id, vid_hex, 1, {}, text).status());
+  VIGIL_RETURN_IF_ERROR(WriteNoteVersion(note_id, vid_hex, 1, {}, text, attachments).status());
   return HexEncode(note_id);
 }
 
-StatusOr<NoteVersionInfo> Client::AmendNote(const std::string& note_id, const std::string& text) {
+StatusOr<NoteVersionInfo> Client::AmendNote(const std::string& note_id, const std::string& text,
+                                            const std::vector<AttachmentInput>& attachments) {
   VIGIL_ASSIGN_OR_RETURN(std::string nid_hex, ResolveNoteId(note_id));
   VIGIL_ASSIGN_OR_RETURN(Bytes nid, HexDecode(nid_hex));
   // Amend the latest version this device knows (highest number; among
@@ -620,7 +687,7 @@ StatusOr<NoteVersionInfo> Client::AmendNote(const std::string& note_id, const st
   Bytes prev = st.ColumnBlob(0);
   uint32_t number = static_cast<uint32_t>(st.ColumnInt64(1)) + 1;
   std::string visit_hex = HexEncode(st.ColumnBlob(2));
-  return WriteNoteVersion(nid, visit_hex, number, prev, text);
+  return WriteNoteVersion(nid, visit_hex, number, prev, text, attachments);
 }
 
 Status Client::ReceiveNoteVersion(const sv1::SignedObject& obj, const std::string& sender,
@@ -646,11 +713,23 @@ Status Client::ReceiveNoteVersion(const sv1::SignedObject& obj, const std::strin
   } else {
     VIGIL_ASSIGN_OR_RETURN(verdict, JudgeNote(db_, pn));
   }
+  for (const auto& a : v.attachments()) {
+    if (!AttachmentWellFormed(a) && verdict.status != "rejected") {
+      verdict = Verdict::Reject("an attachment description is malformed");
+    }
+  }
   if (verdict.status == "rejected") {
     result->problems.push_back("note " + HexEncode(AsBytes(v.note_id())).substr(0, 8) + " v" +
                                std::to_string(v.number()) + " rejected: " + verdict.problem);
   }
-  return InsertNoteRow(db_, pn, obj, verdict, now);
+  VIGIL_RETURN_IF_ERROR(InsertNoteRow(db_, pn, obj, verdict, now));
+  if (verdict.status != "rejected") {
+    for (int i = 0; i < v.attachments_size(); ++i) {
+      VIGIL_RETURN_IF_ERROR(InsertAttachmentRow(db_, pn.hash, i, v.attachments(i), nullptr, "pending",
+                                                "not downloaded yet"));
+    }
+  }
+  return Status::Ok();
 }
 
 Status Client::RecheckPending(SyncResult* result) {
@@ -761,6 +840,23 @@ StatusOr<NoteInfo> Client::ShowNote(const std::string& note_id) {
       VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
       if (k.device_id == author_device) key = k.signing_public;
     }
+    {
+      VIGIL_ASSIGN_OR_RETURN(auto as, db_.Prepare(
+          "SELECT idx, name, size, sha256, status, problem FROM attachments WHERE note_hash = ? ORDER BY idx"));
+      as.BindBlob(1, *HexDecode(v.hash));
+      for (;;) {
+        VIGIL_ASSIGN_OR_RETURN(bool arow, as.Step());
+        if (!arow) break;
+        AttachmentInfo a;
+        a.index = static_cast<int>(as.ColumnInt64(0));
+        a.name = as.ColumnText(1);
+        a.size = static_cast<uint64_t>(as.ColumnInt64(2));
+        a.sha256 = HexEncode(as.ColumnBlob(3));
+        a.status = as.ColumnText(4);
+        a.problem = as.ColumnText(5);
+        v.attachments.push_back(std::move(a));
+      }
+    }
     v.signature_valid = !key.empty() &&
         crypto::Verify(key, identity::SignedBytes(kNoteVersionLabel, body), signature).ok() &&
         crypto::Sha256(body) == *HexDecode(v.hash);
@@ -779,6 +875,11 @@ StatusOr<NoteInfo> Client::ShowNote(const std::string& note_id) {
   }
   for (const auto& v : info.versions) {
     if (!v.problem.empty()) info.problems.push_back("version " + std::to_string(v.number) + ": " + v.problem);
+    for (const auto& a : v.attachments) {
+      if (a.status == "rejected") {
+        info.problems.push_back("version " + std::to_string(v.number) + ": " + a.problem);
+      }
+    }
   }
   // Gaps in each author device's sequence (a version withheld or dropped).
   for (const auto& dev : devices) {
@@ -800,6 +901,100 @@ StatusOr<NoteInfo> Client::ShowNote(const std::string& note_id) {
     }
   }
   return info;
+}
+
+Status Client::DownloadAttachments(SyncResult* result) {
+  struct Pending {
+    Bytes note_hash;
+    int64_t idx;
+    std::string name;
+    uint64_t size;
+    Bytes sha256, blob_id;
+    crypto::SecretBytes key;
+    Bytes header;
+    uint32_t chunks;
+  };
+  std::vector<Pending> pending;
+  {
+    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+        "SELECT note_hash, idx, name, size, sha256, blob_id, key, header, chunks FROM attachments "
+        "WHERE status = 'pending'"));
+    for (;;) {
+      VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      pending.push_back({st.ColumnBlob(0), st.ColumnInt64(1), st.ColumnText(2),
+                         static_cast<uint64_t>(st.ColumnInt64(3)), st.ColumnBlob(4), st.ColumnBlob(5),
+                         st.ColumnSecret(6), st.ColumnBlob(7), static_cast<uint32_t>(st.ColumnInt64(8))});
+    }
+  }
+  if (pending.empty()) return Status::Ok();
+  VIGIL_ASSIGN_OR_RETURN(net::ClientConnection * conn, Connection());
+  for (const auto& p : pending) {
+    std::string problem;
+    Bytes plain;
+    VIGIL_ASSIGN_OR_RETURN(auto dec, crypto::StreamDecryptor::Start(p.key, p.header));
+    bool ended = false, missing = false;
+    for (uint32_t i = 0; i < p.chunks && problem.empty(); ++i) {
+      v1::Request req;
+      req.mutable_get_chunk()->set_blob_id(ToString(p.blob_id));
+      req.mutable_get_chunk()->set_index(i);
+      auto resp = conn->Call(req, timeout_ms_);
+      if (!resp.ok()) {
+        if (resp.status().code() == Code::kUnavailable) return resp.status();
+        missing = true;  // not uploaded yet, or expired: try again next sync
+        break;
+      }
+      bool fin = false;
+      auto chunk = dec.Pull(AsBytes(resp->get_chunk().data()), &fin);
+      if (!chunk.ok()) {
+        problem = "attachment " + p.name + " failed to decrypt (tampered or truncated)";
+        break;
+      }
+      plain.insert(plain.end(), chunk->span().begin(), chunk->span().end());
+      if (plain.size() > kMaxAttachmentSize) problem = "attachment " + p.name + " is larger than announced";
+      if (fin) {
+        ended = true;
+        if (i + 1 != p.chunks) problem = "attachment " + p.name + " ended early";
+      }
+    }
+    if (missing) continue;
+    if (problem.empty() && !ended) problem = "attachment " + p.name + " is truncated";
+    if (problem.empty() && (plain.size() != p.size || crypto::Sha256(plain) != p.sha256)) {
+      problem = "attachment " + p.name + " does not match its signed hash";
+    }
+    VIGIL_ASSIGN_OR_RETURN(auto up, db_.Prepare(
+        "UPDATE attachments SET status = ?, problem = ?, data = ? WHERE note_hash = ? AND idx = ?"));
+    if (problem.empty()) {
+      up.Bind(1, "ok").Bind(2, "").BindBlob(3, plain);
+    } else {
+      up.Bind(1, "rejected").Bind(2, problem).BindNull(3);
+      result->problems.push_back(problem);
+    }
+    up.BindBlob(4, p.note_hash).Bind(5, p.idx);
+    VIGIL_RETURN_IF_ERROR(up.Run());
+    crypto::Wipe(std::span<uint8_t>(plain));
+  }
+  return Status::Ok();
+}
+
+StatusOr<Bytes> Client::AttachmentData(const std::string& note_id, int number, int index) {
+  VIGIL_ASSIGN_OR_RETURN(NoteInfo n, ShowNote(note_id));
+  const NoteVersionInfo* v = nullptr;
+  for (const auto& ver : n.versions) {
+    if (ver.status == "ok" && (number == 0 ? (!v || ver.number >= v->number) : ver.number == number)) v = &ver;
+  }
+  if (v == nullptr) return Status::NotFound("no such version of note " + n.id);
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+      "SELECT data, status, problem FROM attachments WHERE note_hash = ? AND idx = ?"));
+  st.BindBlob(1, *HexDecode(v->hash)).Bind(2, static_cast<int64_t>(index));
+  VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::NotFound("version " + std::to_string(v->number) + " has no attachment " + std::to_string(index));
+  std::string status = st.ColumnText(1);
+  if (status != "ok") {
+    return Status::FailedPrecondition(status == "pending" ? "the attachment is not downloaded yet; run vigil sync"
+                                                          : st.ColumnText(2));
+  }
+  return st.ColumnBlob(0);
 }
 
 }  // namespace vigil::client

@@ -329,6 +329,67 @@ StatusOr<SecretBytes> AeadOpen(const SecretBytes& key, ByteSpan nonce,
   return out;
 }
 
+// --- secretstream ---
+
+static_assert(sizeof(crypto_secretstream_xchacha20poly1305_state) == 52, "state size");
+
+StatusOr<StreamEncryptor> StreamEncryptor::Start(const SecretBytes& key, Bytes* header) {
+  if (key.size() != crypto_secretstream_xchacha20poly1305_KEYBYTES) {
+    return Status::InvalidArgument("stream key must be 32 bytes");
+  }
+  StreamEncryptor e;
+  header->resize(crypto_secretstream_xchacha20poly1305_HEADERBYTES);
+  crypto_secretstream_xchacha20poly1305_init_push(
+      reinterpret_cast<crypto_secretstream_xchacha20poly1305_state*>(e.state_.data()),
+      header->data(), key.data());
+  return e;
+}
+
+StatusOr<Bytes> StreamEncryptor::Push(ByteSpan chunk, bool final) {
+  Bytes out(chunk.size() + crypto_secretstream_xchacha20poly1305_ABYTES);
+  unsigned long long out_len = 0;
+  crypto_secretstream_xchacha20poly1305_push(
+      reinterpret_cast<crypto_secretstream_xchacha20poly1305_state*>(state_.data()), out.data(),
+      &out_len, chunk.data(), chunk.size(), nullptr, 0,
+      final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
+  out.resize(out_len);
+  return out;
+}
+
+StatusOr<StreamDecryptor> StreamDecryptor::Start(const SecretBytes& key, ByteSpan header) {
+  if (key.size() != crypto_secretstream_xchacha20poly1305_KEYBYTES ||
+      header.size() != crypto_secretstream_xchacha20poly1305_HEADERBYTES) {
+    return Status::InvalidArgument("stream key or header has the wrong size");
+  }
+  StreamDecryptor d;
+  if (crypto_secretstream_xchacha20poly1305_init_pull(
+          reinterpret_cast<crypto_secretstream_xchacha20poly1305_state*>(d.state_.data()),
+          header.data(), key.data()) != 0) {
+    return Status::Unauthenticated("stream header is invalid");
+  }
+  return d;
+}
+
+StatusOr<SecretBytes> StreamDecryptor::Pull(ByteSpan chunk, bool* final) {
+  if (done_) return Status::Unauthenticated("data after the end of the stream");
+  if (chunk.size() < crypto_secretstream_xchacha20poly1305_ABYTES) {
+    return Status::Unauthenticated("stream chunk is truncated");
+  }
+  SecretBytes out(chunk.size() - crypto_secretstream_xchacha20poly1305_ABYTES);
+  uint8_t dummy = 0;
+  unsigned long long out_len = 0;
+  unsigned char tag = 0;
+  if (crypto_secretstream_xchacha20poly1305_pull(
+          reinterpret_cast<crypto_secretstream_xchacha20poly1305_state*>(state_.data()),
+          out.empty() ? &dummy : out.data(), &out_len, &tag, chunk.data(), chunk.size(), nullptr,
+          0) != 0) {
+    return Status::Unauthenticated("stream chunk failed authentication");
+  }
+  *final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+  if (*final) done_ = true;
+  return out;
+}
+
 // --- Argon2id ---
 
 Argon2Params DefaultArgon2Params() {

@@ -53,6 +53,21 @@ Status CheckRequestBody(const v1::Request& r) {
     }
     case v1::Request::kPing:
       return Status::Ok();
+    case v1::Request::kPutChunk: {
+      const auto& c = r.put_chunk();
+      VIGIL_RETURN_IF_ERROR(CheckId(c.blob_id(), "blob id"));
+      if (c.count() == 0 || c.count() > kMaxChunksPerBlob || c.index() >= c.count() ||
+          c.data().empty() || c.data().size() > kMaxBlobSize) {
+        return Status::InvalidArgument("put chunk: index, count or size out of bounds");
+      }
+      return Status::Ok();
+    }
+    case v1::Request::kGetChunk:
+      VIGIL_RETURN_IF_ERROR(CheckId(r.get_chunk().blob_id(), "blob id"));
+      if (r.get_chunk().index() >= kMaxChunksPerBlob) {
+        return Status::InvalidArgument("get chunk: index out of bounds");
+      }
+      return Status::Ok();
     case v1::Request::kCreateInvite: {
       const auto& c = r.create_invite();
       if (c.role().size() > 32 || c.name().empty() || c.name().size() > 64 ||

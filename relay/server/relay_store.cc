@@ -50,6 +50,16 @@ CREATE TABLE audit(
   event TEXT NOT NULL,
   detail TEXT NOT NULL);
 )sql",
+    R"sql(
+CREATE TABLE blobs(
+  blob_id BLOB NOT NULL,
+  idx INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  uploader BLOB NOT NULL,
+  PRIMARY KEY(blob_id, idx));
+)sql",
 };
 
 Status PutConfig(storage::Db& db, const char* key, ByteSpan value) {
@@ -235,7 +245,37 @@ StatusOr<int> RelayStore::PurgeOlderThan(int64_t cutoff_ms) {
   VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("DELETE FROM mailbox WHERE received_at < ?"));
   st.Bind(1, cutoff_ms);
   VIGIL_RETURN_IF_ERROR(st.Run());
-  return db_.Changes();
+  int n = db_.Changes();
+  VIGIL_ASSIGN_OR_RETURN(auto sb, db_.Prepare("DELETE FROM blobs WHERE created_at < ?"));
+  sb.Bind(1, cutoff_ms);
+  VIGIL_RETURN_IF_ERROR(sb.Run());
+  return n + db_.Changes();
+}
+
+Status RelayStore::PutChunk(ByteSpan blob_id, uint32_t index, uint32_t count, ByteSpan data,
+                            ByteSpan uploader, int64_t now_ms) {
+  {
+    // A blob's chunks all come from one device and agree on the count.
+    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT count, uploader FROM blobs WHERE blob_id = ? LIMIT 1"));
+    st.BindBlob(1, blob_id);
+    VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row && (st.ColumnInt64(0) != count || st.ColumnBlob(1) != Bytes(uploader.begin(), uploader.end()))) {
+      return Status::PermissionDenied("this blob belongs to another upload");
+    }
+  }
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+      "INSERT OR IGNORE INTO blobs(blob_id, idx, count, data, created_at, uploader) VALUES(?,?,?,?,?,?)"));
+  st.BindBlob(1, blob_id).Bind(2, static_cast<int64_t>(index)).Bind(3, static_cast<int64_t>(count))
+      .BindBlob(4, data).Bind(5, now_ms).BindBlob(6, uploader);
+  return st.Run();
+}
+
+StatusOr<std::pair<uint32_t, Bytes>> RelayStore::GetChunk(ByteSpan blob_id, uint32_t index) {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT count, data FROM blobs WHERE blob_id = ? AND idx = ?"));
+  st.BindBlob(1, blob_id).Bind(2, static_cast<int64_t>(index));
+  VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::NotFound("no such attachment chunk (not uploaded yet, or expired)");
+  return std::make_pair(static_cast<uint32_t>(st.ColumnInt64(0)), st.ColumnBlob(1));
 }
 
 StatusOr<std::optional<InviteRow>> RelayStore::FindInviteByTransportKey(ByteSpan key) {

@@ -86,7 +86,11 @@ class RelayStore {
   // The same inside the caller's transaction (the server's batch).
   StatusOr<crypto::SecretBytes> CreateInviteInTxn(const std::string& role, const std::string& name,
                                                   int64_t now_ms, int64_t expires_at_ms);
-  // Deletes mailbox items older than `cutoff_ms`; returns how many.
+  // Attachment chunks (ciphertext), stored once for all recipients.
+  Status PutChunk(ByteSpan blob_id, uint32_t index, uint32_t count, ByteSpan data,
+                  ByteSpan uploader, int64_t now_ms);
+  StatusOr<std::pair<uint32_t, Bytes>> GetChunk(ByteSpan blob_id, uint32_t index);
+  // Deletes mailbox items and blobs older than `cutoff_ms`; returns how many.
   StatusOr<int> PurgeOlderThan(int64_t cutoff_ms);
   StatusOr<std::optional<InviteRow>> FindInviteByTransportKey(ByteSpan key);
   StatusOr<std::optional<InviteRow>> FindInvite(ByteSpan id);

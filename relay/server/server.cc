@@ -126,6 +126,20 @@ class Handler {
         return Status::Ok();
       case v1::Request::kCreateInvite:
         return CreateInvite(dev, req.create_invite(), resp);
+      case v1::Request::kPutChunk: {
+        const auto& c = req.put_chunk();
+        VIGIL_RETURN_IF_ERROR(store_.PutChunk(AsBytes(c.blob_id()), c.index(), c.count(),
+                                              AsBytes(c.data()), dev.id, NowMs()));
+        resp->mutable_put_chunk();
+        return Status::Ok();
+      }
+      case v1::Request::kGetChunk: {
+        VIGIL_ASSIGN_OR_RETURN(auto chunk, store_.GetChunk(AsBytes(req.get_chunk().blob_id()),
+                                                           req.get_chunk().index()));
+        resp->mutable_get_chunk()->set_count(chunk.first);
+        resp->mutable_get_chunk()->set_data(ToString(chunk.second));
+        return Status::Ok();
+      }
       case v1::Request::BODY_NOT_SET:
         break;
     }

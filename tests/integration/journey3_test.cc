@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "relay/server/relay_store.h"
+#include "vigil/storage.h"
 #include "team_fixture.h"
 #include "vigil/identity.h"
 #include "vigil/store/v1/store.pb.h"
@@ -112,7 +113,7 @@ TEST_F(Journey3Test, TheTeamReceivesEveryVersion) {
   auto store = relay::RelayStore::Open(relay_->data_dir(), AsBytes(testing::RelayFixture::kPassphrase));
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   std::string dump;
-  for (const char* table : {"config", "invites", "members", "devices", "mailbox", "audit"}) {
+  for (const char* table : {"config", "invites", "members", "devices", "mailbox", "audit", "blobs"}) {
     auto st = store->db().Prepare(std::string("SELECT * FROM ") + table);
     ASSERT_TRUE(st.ok());
     while (*st->Step()) {
@@ -128,6 +129,70 @@ TEST_F(Journey3Test, TheTeamReceivesEveryVersion) {
   for (const char* secret : {kDetainee, "Theo Lacy", kNote1, kNote2, "interpreter"}) {
     EXPECT_EQ(dump.find(secret), std::string::npos) << secret;
   }
+}
+
+TEST_F(Journey3Test, AttachmentsReachTheTeamEncryptedAndVerified) {
+  std::string visit = Assign();
+  ASSERT_EQ(vic_->Run({"sync"}).exit_code, 0);
+  // A 3 MiB "photo" with a canary inside: several chunks.
+  std::string photo(3 * 1024 * 1024 + 123, '\0');
+  for (size_t i = 0; i < photo.size(); ++i) photo[i] = static_cast<char>((i * 2654435761u) >> 13);
+  photo.replace(1000, 20, "ATTACHMENT-CANARY-42");
+  std::string path = dir_.Sub("handwritten.jpg");
+  ASSERT_TRUE(testing::WriteFile(path, photo));
+  CommandResult r = vic_->Run({"note", "add", "--visit", visit, "--text", "photo of my notes", "--attach", path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string note = FirstLine(r.out);
+  ASSERT_EQ(lee_->Run({"sync"}).exit_code, 0);
+  r = lee_->Run({"note", "show", note, "--json"});
+  EXPECT_NE(r.out.find("\"name\": \"handwritten.jpg\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"sha256\": \"" + HexEncode(crypto::Sha256(AsBytes(photo))) + "\""), std::string::npos) << r.out;
+  EXPECT_EQ(CountOccurrences(r.out, "\"status\": \"ok\""), 2u) << r.out;  // version + attachment
+  std::string out = dir_.Sub("saved.jpg");
+  r = lee_->Run({"note", "attachment", note, "--out", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(testing::ReadFile(out), photo);
+
+  // The relay holds the attachment only as ciphertext.
+  for (const char* f : {"/relay.db", "/relay.db-wal"}) {
+    EXPECT_EQ(CountOccurrences(testing::ReadFile(relay_->data_dir() + f), "ATTACHMENT-CANARY"), 0u);
+  }
+
+  // A note whose signed hash does not match the attachment is flagged: Vic
+  // signs a new note re-using the real blob, key and header but claiming
+  // another hash.
+  store::v1::NoteVersion original;
+  Bytes original_body;
+  {
+    auto db = storage::OpenStore(vic_->home(), "device", AsBytes(vic_->passphrase()));
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    auto st = db->Prepare("SELECT body FROM note_versions WHERE note_id = ?");
+    ASSERT_TRUE(st.ok());
+    st->BindBlob(1, *HexDecode(note));
+    ASSERT_TRUE(*st->Step());
+    original_body = st->ColumnBlob(0);
+    ASSERT_TRUE(original.ParseFromArray(original_body.data(), static_cast<int>(original_body.size())));
+  }
+  store::v1::NoteVersion forged = original;
+  forged.set_note_id(ToString(crypto::RandomBytes(16)));
+  forged.set_device_seq(original.device_seq() + 1);
+  forged.set_prev_device_hash(ToString(crypto::Sha256(original_body)));
+  forged.mutable_attachments(0)->set_sha256(ToString(crypto::Sha256(AsBytes("something else"))));
+  {
+    auto cl = OpenInProcess(*vic_);
+    auto obj = cl->SignForTesting("vigil/note-version/v1", forged.SerializeAsString());
+    ASSERT_TRUE(obj.ok());
+    cl.reset();
+    Inject(*vic_, {"Lee"}, *obj, true);
+  }
+  r = lee_->Run({"sync"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("does not match its signed hash"), std::string::npos) << r.err;
+  std::string forged_id = HexEncode(AsBytes(forged.note_id()));
+  r = lee_->Run({"note", "show", forged_id, "--json"});
+  EXPECT_NE(r.out.find("attachment handwritten.jpg does not match its signed hash"), std::string::npos) << r.out;
+  r = lee_->Run({"note", "attachment", forged_id, "--out", dir_.Sub("nope")});
+  EXPECT_NE(r.exit_code, 0);
 }
 
 TEST_F(Journey3Test, OnlyCoordinatorsAssign) {

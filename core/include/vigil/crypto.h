@@ -138,6 +138,32 @@ StatusOr<Bytes> AeadSealRaw(ByteSpan key, ByteSpan nonce, ByteSpan aad,
 StatusOr<Bytes> AeadOpenRaw(ByteSpan key, ByteSpan nonce, ByteSpan aad,
                             ByteSpan ciphertext);
 
+// --- XChaCha20-Poly1305 secretstream (chunked files: attachments) ---
+inline constexpr size_t kStreamKeySize = 32;
+inline constexpr size_t kStreamHeaderSize = 24;
+inline constexpr size_t kStreamOverhead = 17;  // per chunk
+// Encrypts a sequence of chunks; the last one is marked final so that
+// truncation is detected. Reordering and dropping are detected too.
+class StreamEncryptor {
+ public:
+  // REQUIRES: key is 32 bytes. `header` receives the 24-byte stream header.
+  static StatusOr<StreamEncryptor> Start(const SecretBytes& key, Bytes* header);
+  StatusOr<Bytes> Push(ByteSpan chunk, bool final);
+ private:
+  StreamEncryptor() : state_(SecretBytes(52)) {}
+  SecretBytes state_;  // crypto_secretstream_xchacha20poly1305_state
+};
+class StreamDecryptor {
+ public:
+  static StatusOr<StreamDecryptor> Start(const SecretBytes& key, ByteSpan header);
+  // Unauthenticated on tampering, reordering or a chunk after the final one.
+  StatusOr<SecretBytes> Pull(ByteSpan chunk, bool* final);
+ private:
+  StreamDecryptor() : state_(SecretBytes(52)) {}
+  SecretBytes state_;
+  bool done_ = false;
+};
+
 // --- Argon2id ---
 struct Argon2Params {
   uint64_t opslimit;

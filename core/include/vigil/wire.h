@@ -28,6 +28,8 @@ inline constexpr int kMaxDeliveries = 512;
 // Most items in Fetch/Ack/Directory requests and responses.
 inline constexpr int kMaxItems = 1000;
 inline constexpr size_t kIdSize = 16;  // device ids and message ids
+// Attachment blobs: chunks of at most kMaxBlobSize, at most this many.
+inline constexpr uint32_t kMaxChunksPerBlob = 64;
 
 // Parses and checks a request: size, protobuf well-formedness, version
 // (Unimplemented for any other), request_id != 0, a body present, and the

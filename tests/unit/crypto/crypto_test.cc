@@ -284,3 +284,40 @@ TEST(BytesTest, HexAndBase64RoundTripAndRejectGarbage) {
 
 }  // namespace
 }  // namespace vigil::crypto
+
+namespace vigil::crypto {
+namespace {
+
+TEST(CryptoStreamTest, RoundTripsAndDetectsTruncationReorderAndTampering) {
+  ASSERT_TRUE(InitCrypto().ok());
+  SecretBytes key = SecretBytes::Random(kStreamKeySize);
+  Bytes header;
+  auto enc = StreamEncryptor::Start(key, &header);
+  ASSERT_TRUE(enc.ok());
+  std::vector<Bytes> chunks;
+  for (int i = 0; i < 3; ++i) chunks.push_back(*enc->Push(Bytes(1000, static_cast<uint8_t>(i)), i == 2));
+  auto pull_all = [&](const std::vector<Bytes>& cs, bool* ended) -> bool {
+    auto dec = StreamDecryptor::Start(key, header);
+    if (!dec.ok()) return false;
+    *ended = false;
+    for (const auto& c : cs) {
+      bool fin = false;
+      if (!dec->Pull(c, &fin).ok()) return false;
+      if (fin) *ended = true;
+    }
+    return true;
+  };
+  bool ended = false;
+  EXPECT_TRUE(pull_all(chunks, &ended));
+  EXPECT_TRUE(ended);
+  EXPECT_TRUE(pull_all({chunks[0], chunks[1]}, &ended));
+  EXPECT_FALSE(ended) << "a truncated stream must not look complete";
+  EXPECT_FALSE(pull_all({chunks[1], chunks[0], chunks[2]}, &ended));
+  Bytes t = chunks[1];
+  t[5] ^= 1;
+  EXPECT_FALSE(pull_all({chunks[0], t, chunks[2]}, &ended));
+  EXPECT_FALSE(pull_all({chunks[0], chunks[1], chunks[2], chunks[2]}, &ended));
+}
+
+}  // namespace
+}  // namespace vigil::crypto
