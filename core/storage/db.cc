@@ -6,14 +6,17 @@
 //      must answer), so a store is never written in plaintext by accident.
 //   2. Keys the connection with the raw 32-byte store key, given as the blob
 //      literal x'<64 hex>' (SQLCipher uses it directly; its PBKDF2 passphrase
-//      KDF never runs). The literal lives only in sodium_malloc'd memory.
+//      KDF never runs). Our copy of the literal lives only in sodium_malloc'd
+//      memory; SQLCipher keeps its own until it has derived the page keys.
 //   3. Sets the cipher settings explicitly and reads every one of them back
 //      (SQLCipher ignores a pragma it does not know; see kCipherSettings).
 //   4. Reads sqlite_master: a wrong key fails there. When the file already
 //      existed this first happens on a READ-ONLY connection, because SQLite
 //      checkpoints (rewrites the .db, deletes the -wal) when the last
 //      read-write connection to a WAL database closes, even after a failed
-//      read. So a wrong key writes nothing at all.
+//      read. So a wrong key writes nothing at all. Before that, an existing
+//      file must look like a store (empty, or whole 4096-byte pages with a
+//      non-zero first page; see CheckLooksLikeStore).
 //   5. journal_mode=WAL (verified), synchronous=FULL, foreign_keys=ON,
 //      secure_delete=ON, busy timeout 5 s (set first, so that every step
 //      above waits for locks instead of failing).
@@ -40,7 +43,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <optional>
 #include <string>
 #include <type_traits>
 
@@ -123,10 +125,14 @@ Status FromSqlite(sqlite3* db, int rc, std::string_view what) {
   }
 }
 
-// Runs `sql` and returns the first column of its first row as text, or
-// nullopt when it answers no row. `*rc_out`, if given, gets SQLite's code.
-StatusOr<std::optional<std::string>> QueryText(sqlite3* db, const char* sql,
-                                               int* rc_out = nullptr) {
+// The first column of the first row a statement answers, as text.
+struct Answer {
+  bool has_row = false;
+  std::string text;
+};
+
+// Runs `sql` and returns its Answer. `*rc_out`, if given, gets SQLite's code.
+StatusOr<Answer> QueryText(sqlite3* db, const char* sql, int* rc_out = nullptr) {
   sqlite3_stmt* st = nullptr;
   int rc = sqlite3_prepare_v2(db, sql, -1, &st, nullptr);
   if (rc_out != nullptr) *rc_out = rc;
@@ -134,12 +140,13 @@ StatusOr<std::optional<std::string>> QueryText(sqlite3* db, const char* sql,
     sqlite3_finalize(st);
     return FromSqlite(db, rc, "cannot prepare statement");
   }
-  std::optional<std::string> out;
+  Answer out;
   rc = sqlite3_step(st);
   if (rc_out != nullptr) *rc_out = rc;
   if (rc == SQLITE_ROW) {
     const unsigned char* t = sqlite3_column_text(st, 0);
-    out = t != nullptr ? std::string(reinterpret_cast<const char*>(t)) : std::string();
+    out.has_row = true;
+    if (t != nullptr) out.text = reinterpret_cast<const char*>(t);
     rc = SQLITE_DONE;
   }
   Status s = rc == SQLITE_DONE ? Status::Ok() : FromSqlite(db, rc, "statement failed");
@@ -149,8 +156,8 @@ StatusOr<std::optional<std::string>> QueryText(sqlite3* db, const char* sql,
 }
 
 Status ExpectPragma(sqlite3* db, const char* sql, const char* want) {
-  VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> got, QueryText(db, sql));
-  if (!got.has_value() || strcasecmp(got->c_str(), want) != 0) {
+  VIGIL_ASSIGN_OR_RETURN(Answer got, QueryText(db, sql));
+  if (!got.has_row || strcasecmp(got.text.c_str(), want) != 0) {
     return Status::Internal(std::string("store setting not accepted (") + sql +
                             " should be " + want + "); refusing to open the store");
   }
@@ -160,9 +167,8 @@ Status ExpectPragma(sqlite3* db, const char* sql, const char* want) {
 // Steps 1-4 of Db::Open on a freshly opened connection.
 Status KeyAndCheck(sqlite3* db, const crypto::SecretBytes& key) {
   // 1. SQLCipher, not plain SQLite (where a key would be silently ignored).
-  VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> cipher_version,
-                         QueryText(db, "PRAGMA cipher_version"));
-  if (!cipher_version.has_value() || cipher_version->empty()) {
+  VIGIL_ASSIGN_OR_RETURN(Answer cipher_version, QueryText(db, "PRAGMA cipher_version"));
+  if (!cipher_version.has_row || cipher_version.text.empty()) {
     return Status::Internal("SQLite library has no encryption (SQLCipher expected); "
                             "refusing to open the store");
   }
@@ -231,6 +237,21 @@ class CreatedFileGuard {
   bool armed_ = false;
 };
 
+// A store file is empty (created, not yet initialised) or whole 4096-byte
+// pages. Only stat() is used: opening and closing the database file through
+// another descriptor would release every POSIX lock this process holds on it
+// (SQLite's connections included), which corrupts concurrent WAL access - the
+// relay opens its store twice in one process. A zero-filled file of whole
+// pages is therefore not caught here (SQLCipher takes it for an empty store).
+Status CheckLooksLikeStore(const std::string& path) {
+  constexpr off_t kPageSize = 4096;
+  struct stat sb;
+  if (stat(path.c_str(), &sb) != 0) return Status::Internal("cannot stat " + path);
+  if (!S_ISREG(sb.st_mode)) return WrongKey();
+  if (sb.st_size != 0 && sb.st_size % kPageSize != 0) return WrongKey();
+  return Status::Ok();
+}
+
 bool OnlySeparatorsLeft(const char* tail) {
   if (tail == nullptr) return true;
   for (; *tail != '\0'; ++tail) {
@@ -270,6 +291,7 @@ StatusOr<Db> Db::Open(const std::string& path, const crypto::SecretBytes& key,
   }
 
   if (existed) {
+    VIGIL_RETURN_IF_ERROR(CheckLooksLikeStore(path));
     // Check the key on a read-only connection first: one that fails can
     // close without checkpointing, so nothing is written on a wrong key.
     VIGIL_ASSIGN_OR_RETURN(Connection probe,
@@ -284,9 +306,8 @@ StatusOr<Db> Db::Open(const std::string& path, const crypto::SecretBytes& key,
   Db db(conn.release());
 
   {
-    VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> mode,
-                           QueryText(db.db_, "PRAGMA journal_mode = WAL"));
-    if (!mode.has_value() || strcasecmp(mode->c_str(), "wal") != 0) {
+    VIGIL_ASSIGN_OR_RETURN(Answer mode, QueryText(db.db_, "PRAGMA journal_mode = WAL"));
+    if (!mode.has_row || strcasecmp(mode.text.c_str(), "wal") != 0) {
       return Status::Internal("store cannot use WAL journal mode");
     }
   }
@@ -348,9 +369,9 @@ StatusOr<Statement> Db::Prepare(std::string_view sql) {
 
 StatusOr<int> Db::UserVersion() {
   if (db_ == nullptr) return Status::FailedPrecondition("store is closed");
-  VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> v, QueryText(db_, "PRAGMA user_version"));
-  if (!v.has_value()) return Status::Internal("PRAGMA user_version answered nothing");
-  return std::atoi(v->c_str());
+  VIGIL_ASSIGN_OR_RETURN(Answer v, QueryText(db_, "PRAGMA user_version"));
+  if (!v.has_row) return Status::Internal("PRAGMA user_version answered nothing");
+  return std::atoi(v.text.c_str());
 }
 
 Status Db::Migrate(const std::vector<std::string_view>& migrations) {
@@ -389,19 +410,20 @@ int Db::Changes() const { return db_ != nullptr ? sqlite3_changes(db_) : 0; }
 
 StatusOr<int64_t> Db::DataVersion() {
   if (db_ == nullptr) return Status::FailedPrecondition("store is closed");
-  VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> v, QueryText(db_, "PRAGMA data_version"));
-  if (!v.has_value()) return Status::Internal("PRAGMA data_version answered nothing");
-  return static_cast<int64_t>(std::atoll(v->c_str()));
+  VIGIL_ASSIGN_OR_RETURN(Answer v, QueryText(db_, "PRAGMA data_version"));
+  if (!v.has_row) return Status::Internal("PRAGMA data_version answered nothing");
+  return static_cast<int64_t>(std::atoll(v.text.c_str()));
 }
 
 Status Db::IntegrityCheck() {
   if (db_ == nullptr) return Status::FailedPrecondition("store is closed");
-  VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> v, QueryText(db_, "PRAGMA integrity_check"));
-  if (!v.has_value()) return Status::DataLoss("integrity check answered nothing");
-  if (*v != "ok") {
-    // Page numbers and index names only; keep the first finding.
-    std::string first = v->substr(0, 200);
-    return Status::DataLoss("integrity check failed: " + first);
+  auto answer = QueryText(db_, "PRAGMA integrity_check");
+  if (!answer.ok()) return answer.status();
+  const Answer& v = *answer;
+  if (!v.has_row) return Status::DataLoss("integrity check answered nothing");
+  if (v.text != "ok") {
+    // Page numbers and index names only; keep the start of the first finding.
+    return Status::DataLoss("integrity check failed: " + v.text.substr(0, 200));
   }
   return Status::Ok();
 }

@@ -170,6 +170,9 @@ StatusOr<Db> OpenStore(const std::string& dir, std::string_view name,
 // Creates <dir>/<name>.key and <dir>/<name>.db. AlreadyExists if either exists.
 StatusOr<Db> CreateStore(const std::string& dir, std::string_view name,
                          ByteSpan passphrase);
+// Same with explicit Argon2 parameters for the key header (tests, benchmarks).
+StatusOr<Db> CreateStore(const std::string& dir, std::string_view name,
+                         ByteSpan passphrase, const crypto::Argon2Params& params);
 
 }  // namespace vigil::storage
 
