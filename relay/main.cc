@@ -17,6 +17,13 @@ constexpr char kUsage[] =
     "  invite   --data DIR --role ROLE --name NAME [--expires 72h]   print a one-time invite code\n"
     "  members  --data DIR [--json]                     list members and devices\n"
     "  revoke   --data DIR DEVICE_ID|MEMBER             refuse a device or a member from now on\n"
+    "  status   --data DIR [--json]                     health: running, mailboxes, disk\n"
+    "  backup   --data DIR --out FILE                   encrypted consistent copy (FILE, FILE.key)\n"
+    "  restore  --data DIR --from FILE                  put a backup in place (relay stopped)\n"
+    "  rekey    --data DIR                              change the relay passphrase\n"
+    "           (new one from VIGIL_RELAY_NEW_PASSPHRASE, --new-passphrase-file or a prompt)\n"
+    "  purge    --data DIR [--older-than 30d]           apply the retention cap now\n"
+    "  export-state --data DIR                          everything the relay holds, as JSON\n"
     "The relay passphrase comes from VIGIL_RELAY_PASSPHRASE, --passphrase-file FILE, or a prompt.\n";
 
 }  // namespace
@@ -41,6 +48,12 @@ int Main(int argc, char** argv) {
   if (cmd == "invite") return CmdInvite(args);
   if (cmd == "members") return CmdMembers(args);
   if (cmd == "revoke") return CmdRevoke(args);
+  if (cmd == "status") return CmdStatus(args);
+  if (cmd == "backup") return CmdBackup(args);
+  if (cmd == "restore") return CmdRestore(args);
+  if (cmd == "rekey") return CmdRekey(args);
+  if (cmd == "purge") return CmdPurge(args);
+  if (cmd == "export-state") return CmdExportState(args);
   std::cerr << "vigil-relay: unknown command '" << cmd << "'; run vigil-relay --help" << std::endl;
   return 2;
 }

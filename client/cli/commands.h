@@ -27,6 +27,10 @@ int CmdSync(const Context& ctx, const ArgList& args);
 int CmdInbox(const Context& ctx, const ArgList& args);
 int CmdVisit(const Context& ctx, const ArgList& args);
 int CmdNote(const Context& ctx, const ArgList& args);
+int CmdStatus(const Context& ctx, const ArgList& args);
+int CmdPassphrase(const Context& ctx, const ArgList& args);
+int CmdBackup(const Context& ctx, const ArgList& args);
+int CmdRestore(const Context& ctx, const ArgList& args);
 
 // Reads the passphrase and opens the device store in ctx.home.
 StatusOr<std::unique_ptr<client::Client>> OpenClient(const Context& ctx, const cli::Args& args);

@@ -26,6 +26,11 @@ constexpr char kUsage[] =
     "  note attachment NOTE [--version N] [--index I] --out FILE     save an attachment\n"
     "  note amend NOTE (--text T | --file F)             a new signed version\n"
     "  note list [--visit ID] [--json] | note show NOTE [--json]\n"
+    "  status [--json]              relay reachable, pinned key, outbox, last sync\n"
+    "  passphrase                   change the passphrase (new one from VIGIL_NEW_PASSPHRASE,\n"
+    "                               --new-passphrase-file or a prompt)\n"
+    "  backup --out FILE            encrypted copy of this device's store (FILE and FILE.key)\n"
+    "  restore --from FILE          put a backup in place in an empty --home\n"
     "The home directory is --home, else $VIGIL_HOME, else ~/.vigil. The passphrase comes\n"
     "from VIGIL_PASSPHRASE, --passphrase-file FILE, or a prompt.\n";
 
@@ -75,6 +80,10 @@ int Main(int argc, char** argv) {
   if (cmd == "inbox") return CmdInbox(ctx, args);
   if (cmd == "visit") return CmdVisit(ctx, args);
   if (cmd == "note") return CmdNote(ctx, args);
+  if (cmd == "status") return CmdStatus(ctx, args);
+  if (cmd == "passphrase") return CmdPassphrase(ctx, args);
+  if (cmd == "backup") return CmdBackup(ctx, args);
+  if (cmd == "restore") return CmdRestore(ctx, args);
   std::cerr << "vigil: unknown command '" << cmd << "'; run vigil --help" << std::endl;
   return 2;
 }

@@ -3,10 +3,12 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <fstream>
 
 #include "client/lib/envelope.h"
 #include "client/lib/store_util.h"
 #include "vigil/identity.h"
+#include "vigil/storage_backup.h"
 #include "vigil/store/v1/store.pb.h"
 #include "vigil/wire.h"
 
@@ -113,7 +115,8 @@ CREATE TABLE attachments(
 }  // namespace
 
 
-Client::Client(std::string home, storage::Db db) : home_(std::move(home)), db_(std::move(db)) {}
+Client::Client(std::string home, storage::Db db, crypto::SecretBytes key)
+    : home_(std::move(home)), db_(std::move(db)), key_(std::move(key)) {}
 Client::~Client() {
   conn_.reset();
   ctx_.reset();
@@ -129,6 +132,8 @@ StatusOr<std::unique_ptr<Client>> Client::Init(const std::string& home, ByteSpan
   }
   storage::Db db = std::move(db_or).value();
   VIGIL_RETURN_IF_ERROR(db.Migrate(kMigrations));
+  VIGIL_ASSIGN_OR_RETURN(crypto::SecretBytes store_key,
+                         storage::UnlockKeyHeader(home + "/" + kStoreName + ".key", passphrase));
   crypto::SigningKeyPair identity = crypto::GenerateSigningKeyPair();
   crypto::SigningKeyPair signing = crypto::GenerateSigningKeyPair();
   crypto::DhKeyPair dh = crypto::GenerateDhKeyPair();
@@ -147,7 +152,7 @@ StatusOr<std::unique_ptr<Client>> Client::Init(const std::string& home, ByteSpan
   std::string created = std::to_string(NowMs());
   VIGIL_RETURN_IF_ERROR(PutConfig(db, "created_at", AsBytes(created)));
   VIGIL_RETURN_IF_ERROR(txn.Commit());
-  return std::unique_ptr<Client>(new Client(home, std::move(db)));
+  return std::unique_ptr<Client>(new Client(home, std::move(db), std::move(store_key)));
 }
 
 StatusOr<std::unique_ptr<Client>> Client::Open(const std::string& home, ByteSpan passphrase) {
@@ -156,9 +161,11 @@ StatusOr<std::unique_ptr<Client>> Client::Open(const std::string& home, ByteSpan
   if (stat(header.c_str(), &sb) != 0) {
     return Status::NotFound("no Vigil device store in " + home + "; run vigil init first");
   }
-  VIGIL_ASSIGN_OR_RETURN(storage::Db db, storage::OpenStore(home, kStoreName, passphrase));
+  VIGIL_ASSIGN_OR_RETURN(crypto::SecretBytes key, storage::UnlockKeyHeader(header, passphrase));
+  VIGIL_ASSIGN_OR_RETURN(storage::Db db,
+                         storage::Db::Open(home + "/" + kStoreName + ".db", key, /*must_exist=*/true));
   VIGIL_RETURN_IF_ERROR(db.Migrate(kMigrations));
-  return std::unique_ptr<Client>(new Client(home, std::move(db)));
+  return std::unique_ptr<Client>(new Client(home, std::move(db), std::move(key)));
 }
 
 StatusOr<Client::Keys> Client::LoadKeys() {
@@ -266,6 +273,84 @@ StatusOr<std::string> Client::CreateInvite(const std::string& role, const std::s
   std::string code = resp.create_invite().invite_code();
   crypto::Wipe(*resp.mutable_create_invite()->mutable_invite_code());
   return code;
+}
+
+StatusOr<Client::DeviceStatus> Client::GetStatus() {
+  DeviceStatus d;
+  VIGIL_ASSIGN_OR_RETURN(auto ep, GetConfig(db_, "relay_endpoint"));
+  d.joined = ep.has_value();
+  if (ep) d.relay_endpoint = ToString(ep->span());
+  VIGIL_ASSIGN_OR_RETURN(auto rp, GetConfig(db_, "relay_public"));
+  if (rp) d.relay_fingerprint = crypto::Fingerprint("vigil/relay", rp->span());
+  VIGIL_ASSIGN_OR_RETURN(auto last, GetConfig(db_, "last_sync_ms"));
+  if (last) d.last_sync_ms = std::stoll(ToString(last->span()));
+  for (auto [sql, out] : {std::pair<const char*, int*>{"SELECT count(*) FROM outbox", &d.outbox},
+                          {"SELECT count(*) FROM blob_outbox", &d.pending_uploads}}) {
+    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(sql));
+    VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+    *out = row ? static_cast<int>(st.ColumnInt64(0)) : 0;
+  }
+  if (d.joined) {
+    auto conn = Connection();
+    if (conn.ok()) {
+      v1::Request ping;
+      ping.mutable_ping();
+      // The pinned relay key authenticates the answer (CurveZMQ).
+      auto r = (*conn)->Call(ping, std::min(timeout_ms_, 5000));
+      d.relay_reachable = r.ok();
+      if (!r.ok()) d.relay_error = r.status().message();
+    } else {
+      d.relay_error = conn.status().message();
+    }
+  }
+  return d;
+}
+
+Status Client::ChangePassphrase(const std::string& home, ByteSpan old_passphrase,
+                                         ByteSpan new_passphrase) {
+  return storage::RewrapKeyHeader(home + "/" + kStoreName + ".key", old_passphrase, new_passphrase);
+}
+
+Status Client::Backup(const std::string& out) {
+  struct stat sb;
+  if (stat(out.c_str(), &sb) == 0 || stat((out + ".key").c_str(), &sb) == 0) {
+    return Status::AlreadyExists(out + " already exists; choose a new name");
+  }
+  VIGIL_RETURN_IF_ERROR(storage::ExportEncryptedCopy(db_, key_, out));
+  std::ifstream in(home_ + "/" + kStoreName + ".key", std::ios::binary);
+  std::ofstream o(out + ".key", std::ios::binary | std::ios::trunc);
+  o << in.rdbuf();
+  o.close();
+  if (!o) return Status::Internal("cannot write " + out + ".key");
+  chmod(out.c_str(), 0600);
+  chmod((out + ".key").c_str(), 0600);
+  return Status::Ok();
+}
+
+Status Client::Restore(const std::string& from, const std::string& home, ByteSpan passphrase) {
+  struct stat sb;
+  if (stat((home + "/" + kStoreName + ".db").c_str(), &sb) == 0 ||
+      stat((home + "/" + kStoreName + ".key").c_str(), &sb) == 0) {
+    return Status::AlreadyExists(home + " already holds a device store; restore into an empty home");
+  }
+  {
+    VIGIL_ASSIGN_OR_RETURN(crypto::SecretBytes key, storage::UnlockKeyHeader(from + ".key", passphrase));
+    VIGIL_ASSIGN_OR_RETURN(storage::Db db, storage::Db::Open(from, key, /*must_exist=*/true));
+    VIGIL_RETURN_IF_ERROR(db.IntegrityCheck());
+  }
+  mkdir(home.c_str(), 0700);
+  for (auto [src, dst] : {std::pair<std::string, std::string>{from + ".key", home + "/" + kStoreName + ".key"},
+                          {from, home + "/" + kStoreName + ".db"}}) {
+    std::ifstream in(src, std::ios::binary);
+    std::ofstream o(dst + ".tmp", std::ios::binary | std::ios::trunc);
+    o << in.rdbuf();
+    o.close();
+    if (!o || rename((dst + ".tmp").c_str(), dst.c_str()) != 0) {
+      return Status::Internal("cannot write " + dst);
+    }
+    chmod(dst.c_str(), 0600);
+  }
+  return Status::Ok();
 }
 
 StatusOr<WhoAmI> Client::Whoami() {
@@ -700,6 +785,8 @@ StatusOr<SyncResult> Client::Sync() {
   VIGIL_RETURN_IF_ERROR(FetchAll(&result));
   VIGIL_RETURN_IF_ERROR(RecheckPending(&result));
   VIGIL_RETURN_IF_ERROR(DownloadAttachments(&result));
+  std::string now = std::to_string(NowMs());
+  VIGIL_RETURN_IF_ERROR(PutConfig(db_, "last_sync_ms", AsBytes(now)));
   if (!flushed.ok()) return flushed.WithContext("some queued messages could not be sent");
   return result;
 }

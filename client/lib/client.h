@@ -188,6 +188,31 @@ class Client {
   StatusOr<std::vector<NoteInfo>> ListNotes(const std::optional<std::string>& visit_id);
   StatusOr<NoteInfo> ShowNote(const std::string& note_id);
 
+  // --- device care ---
+  struct DeviceStatus {
+    bool joined = false;
+    bool relay_reachable = false;
+    std::string relay_endpoint;
+    std::string relay_fingerprint;  // pinned at join; never changes silently
+    int outbox = 0;                 // queued messages and records
+    int pending_uploads = 0;        // attachment chunks not yet at the relay
+    int64_t last_sync_ms = 0;       // 0: never
+    bool log_alarm = false;         // transparency-log consistency (Evidence work)
+    int pending_timestamps = 0;     // (Evidence work)
+    std::string relay_error;        // why unreachable
+  };
+  StatusOr<DeviceStatus> GetStatus();
+  // Re-wraps the store key under a new passphrase (the database is not
+  // rewritten). Static: works on a closed store.
+  static Status ChangePassphrase(const std::string& home, ByteSpan old_passphrase,
+                                          ByteSpan new_passphrase);
+  // An encrypted, consistent copy of this device's store (FILE and
+  // FILE.key; the same passphrase opens it).
+  Status Backup(const std::string& out);
+  // Puts a backup in place as <home> (which must not hold a store yet).
+  static Status Restore(const std::string& from, const std::string& home,
+                                 ByteSpan passphrase);
+
   // Transport keys and relay details, for tests and tools.
   struct TransportInfo {
     std::string endpoint;
@@ -213,7 +238,7 @@ class Client {
   void set_timeout_ms(int ms) { timeout_ms_ = ms; }
 
  private:
-  Client(std::string home, storage::Db db);
+  Client(std::string home, storage::Db db, crypto::SecretBytes key);
   struct Keys {
     Bytes identity_public;
     crypto::SecretBytes identity_secret;
@@ -255,6 +280,7 @@ class Client {
 
   std::string home_;
   storage::Db db_;
+  crypto::SecretBytes key_;  // the store key, for encrypted backups
   std::unique_ptr<net::Context> ctx_;
   std::unique_ptr<net::ClientConnection> conn_;
   int timeout_ms_ = 10000;

@@ -19,6 +19,12 @@ int CmdServe(const ArgList& args);
 int CmdInvite(const ArgList& args);
 int CmdMembers(const ArgList& args);
 int CmdRevoke(const ArgList& args);
+int CmdStatus(const ArgList& args);
+int CmdBackup(const ArgList& args);
+int CmdRestore(const ArgList& args);
+int CmdRekey(const ArgList& args);
+int CmdPurge(const ArgList& args);
+int CmdExportState(const ArgList& args);
 
 // Shared by the commands: reads the relay passphrase (VIGIL_RELAY_PASSPHRASE,
 // --passphrase-file or a prompt) and opens the store in --data.

@@ -3,8 +3,10 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstring>
 
 #include "vigil/identity.h"
+#include "vigil/storage_backup.h"
 
 namespace vigil::relay {
 namespace {
@@ -59,6 +61,9 @@ CREATE TABLE blobs(
   created_at INTEGER NOT NULL,
   uploader BLOB NOT NULL,
   PRIMARY KEY(blob_id, idx));
+)sql",
+    R"sql(
+CREATE TABLE runtime(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 )sql",
 };
 
@@ -502,6 +507,27 @@ StatusOr<uint64_t> RelayStore::LatestSeq(ByteSpan device_id) {
   VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row || st.ColumnIsNull(0)) return uint64_t{0};
   return static_cast<uint64_t>(st.ColumnInt64(0));
+}
+
+Status RelayStore::ExportTo(const std::string& path) {
+  return storage::ExportEncryptedCopy(db_, key_, path);
+}
+
+Status RelayStore::SetRuntime(const std::string& key, int64_t value) {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("INSERT OR REPLACE INTO runtime(key, value) VALUES(?, ?)"));
+  st.Bind(1, key).Bind(2, value);
+  return st.Run();
+}
+
+StatusOr<std::map<std::string, int64_t>> RelayStore::Runtime() {
+  std::map<std::string, int64_t> out;
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT key, value FROM runtime"));
+  for (;;) {
+    VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out[st.ColumnText(0)] = st.ColumnInt64(1);
+  }
+  return out;
 }
 
 void RelayStore::Audit(int64_t now_ms, const std::string& event, const std::string& detail) {

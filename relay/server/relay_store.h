@@ -7,6 +7,7 @@
 #ifndef VIGIL_RELAY_SERVER_RELAY_STORE_H_
 #define VIGIL_RELAY_SERVER_RELAY_STORE_H_
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -119,6 +120,14 @@ class RelayStore {
   StatusOr<uint64_t> LatestSeq(ByteSpan device_id);
 
   void Audit(int64_t now_ms, const std::string& event, const std::string& detail);
+
+  // Writes a consistent, encrypted copy of the store (same key) to `path`.
+  Status ExportTo(const std::string& path);
+
+  // Figures the serving relay publishes for `status` (started_at_ms,
+  // heartbeat_ms, connected_devices).
+  Status SetRuntime(const std::string& key, int64_t value);
+  StatusOr<std::map<std::string, int64_t>> Runtime();
 
  private:
   RelayStore(storage::Db db, crypto::SecretBytes key) : db_(std::move(db)), key_(std::move(key)) {}

@@ -46,7 +46,11 @@ void RunZap(net::ZapHandler& zap, RelayStore& store, const std::atomic<bool>& st
     // Any invite the relay issued may connect, so that a used or expired
     // one gets a clear answer from Enroll; it can do nothing else.
     auto inv = store.FindInviteByTransportKey(req.client_key);
-    if (inv.ok() && *inv) return kInvitePrefix + HexEncode((*inv)->id);
+    if (!inv.ok()) {
+      log::Error("zap_store_error", {{"error", inv.status().message()}});
+      return std::nullopt;
+    }
+    if (*inv) return kInvitePrefix + HexEncode((*inv)->id);
     log::Info("zap_refused", {{"reason", "unknown key"}});
     return std::nullopt;
   };
@@ -294,8 +298,25 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
   Handler handler(store, keys, options);
   std::map<Bytes, Bytes> routes;  // device id -> routing id, for push notices only
 
-  int64_t next_purge = 0;
+  int64_t next_purge = 0, next_heartbeat = 0;
+  std::map<Bytes, int64_t> last_seen;  // device id -> last request time
+  store.SetRuntime("started_at_ms", NowMs()).IgnoreError();
   while (!stop.load()) {
+    // Publish liveness and connection figures for `vigil-relay status`.
+    if (int64_t now = NowMs(); now >= next_heartbeat) {
+      next_heartbeat = now + 2000;
+      int64_t connected = 0;
+      for (auto it = last_seen.begin(); it != last_seen.end();) {
+        if (now - it->second > 60000) {
+          it = last_seen.erase(it);
+        } else {
+          ++connected;
+          ++it;
+        }
+      }
+      store.SetRuntime("heartbeat_ms", now).IgnoreError();
+      store.SetRuntime("connected_devices", connected).IgnoreError();
+    }
     // Retention cap: nothing stays longer than the configured time, acked or not.
     if (int64_t now = NowMs(); now >= next_purge) {
       next_purge = now + options.purge_interval_ms;
@@ -346,7 +367,10 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
             if (!who.ok()) {
               st = who.status();
             } else {
-              if (who->kind == Principal::kDevice) routes[who->device.id] = in.routing_id;
+              if (who->kind == Principal::kDevice) {
+                routes[who->device.id] = in.routing_id;
+                last_seen[who->device.id] = NowMs();
+              }
               (void)store.db().Exec("SAVEPOINT req");
               size_t notify_mark = notify.size();
               st = handler.Handle(*who, *req, &p.response, &notify);
@@ -402,6 +426,7 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
       }
     }
   }
+  store.SetRuntime("heartbeat_ms", 0).IgnoreError();  // not running
   log::Info("stopping", {{"reason", "signal"}});
   ctx.Shutdown();
   return Status::Ok();

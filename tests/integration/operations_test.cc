@@ -1,0 +1,179 @@
+// Operations: relay status, backup under load and restore, rekey (also after
+// a crash mid-way), purge, export-state; client status, passphrase, backup.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "relay/server/relay_store.h"
+#include "team_fixture.h"
+#include "vigil/storage.h"
+
+namespace vigil {
+namespace {
+
+using testing::CommandResult;
+using testing::CountOccurrences;
+
+class OperationsTest : public TeamTest {};
+
+TEST_F(OperationsTest, RelayStatusReportsHealth) {
+  auto cora = Member("coordinator", "Cora", "cora pass");
+  auto vic = Member("volunteer", "Vic", "vic pass");
+  ASSERT_EQ(vic->Run({"send", "--to", "Cora", "--text", "hello"}).exit_code, 0);
+  // Let the relay publish its figures.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  CommandResult r = relay_->Relay({"status", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"running\": true"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"members\": 2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"items\": 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"free_disk_bytes\""), std::string::npos);
+  EXPECT_EQ(r.out.find("\"connected_devices\": 0"), std::string::npos) << r.out;
+  ASSERT_TRUE(relay_->Stop().ok());
+  r = relay_->Relay({"status", "--json"});
+  EXPECT_NE(r.out.find("\"running\": false"), std::string::npos) << r.out;
+}
+
+TEST_F(OperationsTest, BackupUnderLoadRestoresWithNothingMissing) {
+  auto cora = Member("coordinator", "Cora", "cora pass");
+  auto vic = Member("volunteer", "Vic", "vic pass");
+  auto vic_client = OpenInProcess(*vic);
+  ASSERT_TRUE(vic_client);
+  std::vector<std::string> acked;
+  for (int i = 0; i < 10; ++i) {
+    auto r = vic_client->SendText("Cora", "before " + std::to_string(i));
+    ASSERT_TRUE(r.ok() && r->delivered);
+    acked.push_back(r->message_id);
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> during{0};
+  std::thread load([&] {
+    while (!stop.load()) {
+      auto r = vic_client->SendText("Cora", "during");
+      if (r.ok() && r->delivered) ++during;
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::string out = dir_.Sub("relay-backup.db");
+  CommandResult r = relay_->Relay({"backup", "--out", out});
+  stop = true;
+  load.join();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GT(during.load(), 0);
+  // The backup opens only with the relay's passphrase, passes integrity_check
+  // and holds every message acknowledged before it started.
+  std::string restored = dir_.Sub("restored");
+  r = testing::RunCommand({testing::BinPath("vigil-relay"), "restore", "--data", restored, "--from", out},
+                          {{"VIGIL_RELAY_PASSPHRASE", "wrong"}});
+  EXPECT_NE(r.exit_code, 0);
+  r = testing::RunCommand({testing::BinPath("vigil-relay"), "restore", "--data", restored, "--from", out},
+                          {{"VIGIL_RELAY_PASSPHRASE", testing::RelayFixture::kPassphrase}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto store = relay::RelayStore::Open(restored, AsBytes(testing::RelayFixture::kPassphrase));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_TRUE(store->db().IntegrityCheck().ok());
+  for (const auto& id : acked) {
+    auto st = store->db().Prepare("SELECT count(*) FROM mailbox WHERE message_id = ?");
+    st->BindBlob(1, *HexDecode(id));
+    ASSERT_TRUE(*st->Step());
+    EXPECT_EQ(st->ColumnInt64(0), 1) << id;
+  }
+  // Restoring over a running relay is refused.
+  r = relay_->Relay({"restore", "--from", out});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("stop it before restoring"), std::string::npos) << r.err;
+}
+
+TEST_F(OperationsTest, RekeyIsAtomicEvenAfterACrashMidway) {
+  ASSERT_TRUE(relay_->Stop().ok());
+  std::string header = relay_->data_dir() + "/relay.key";
+  auto opens = [&](const char* pass) {
+    return relay::RelayStore::Open(relay_->data_dir(), AsBytes(pass)).ok();
+  };
+  // A crash after the new header was written to its temporary file but
+  // before the rename: the store still opens with the old passphrase only.
+  ASSERT_TRUE(storage::CreateKeyHeader(header + ".tmp", AsBytes("new pass")).ok());
+  EXPECT_TRUE(opens(testing::RelayFixture::kPassphrase));
+  EXPECT_FALSE(opens("new pass"));
+  CommandResult r = testing::RunCommand(
+      {testing::BinPath("vigil-relay"), "rekey", "--data", relay_->data_dir()},
+      {{"VIGIL_RELAY_PASSPHRASE", testing::RelayFixture::kPassphrase},
+       {"VIGIL_RELAY_NEW_PASSPHRASE", "new pass"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(opens(testing::RelayFixture::kPassphrase));
+  EXPECT_TRUE(opens("new pass"));
+  r = testing::RunCommand({testing::BinPath("vigil-relay"), "members", "--data", relay_->data_dir()},
+                          {{"VIGIL_RELAY_PASSPHRASE", "new pass"}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(OperationsTest, PurgeAppliesRetentionNow) {
+  auto cora = Member("coordinator", "Cora", "cora pass");
+  auto vic = Member("volunteer", "Vic", "vic pass");
+  ASSERT_EQ(vic->Run({"send", "--to", "Cora", "--text", "old news"}).exit_code, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  CommandResult r = relay_->Relay({"purge", "--older-than", "1s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("purged 1"), std::string::npos) << r.out;
+  ASSERT_EQ(cora->Run({"sync"}).exit_code, 0);
+  EXPECT_EQ(cora->Run({"inbox", "--json"}).out.find("old news"), std::string::npos);
+}
+
+TEST_F(OperationsTest, ExportStateShowsWhatTheRelayHoldsAndNoContent) {
+  auto cora = Member("coordinator", "Cora", "cora pass");
+  auto vic = Member("volunteer", "Vic", "vic pass");
+  CommandResult r = cora->Run({"visit", "assign", "--volunteer", "Vic", "--detainee", "D. Example",
+                               "--facility", "Theo Lacy Facility", "--at", "2026-12-01T10:00-08:00"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(vic->Run({"send", "--to", "Cora", "--text", "message text canary"}).exit_code, 0);
+  r = relay_->Relay({"export-state"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* want : {"\"members\"", "\"Cora\"", "\"Vic\"", "\"mailboxes\"", "\"audit\"",
+                           "\"invites\"", "\"fingerprint\""}) {
+    EXPECT_NE(r.out.find(want), std::string::npos) << want;
+  }
+  for (const char* secret : {"D. Example", "Theo Lacy", "message text canary", "vigil-invite-1."}) {
+    EXPECT_EQ(r.out.find(secret), std::string::npos) << secret;
+  }
+}
+
+TEST_F(OperationsTest, ClientStatusPassphraseBackupAndRestore) {
+  auto cora = Member("coordinator", "Cora", "cora pass");
+  auto vic = Member("volunteer", "Vic", "vic pass");
+  ASSERT_EQ(vic->Run({"send", "--to", "Cora", "--text", "keep me"}).exit_code, 0);
+  ASSERT_EQ(cora->Run({"sync"}).exit_code, 0);
+  CommandResult r = cora->Run({"status", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"relay_reachable\": true"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(relay_->fingerprint()), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"outbox\": 0"), std::string::npos) << r.out;
+
+  // Backup, then restore into a fresh home: the message is there.
+  std::string out = dir_.Sub("cora-backup.db");
+  r = cora->Run({"backup", "--out", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(CountOccurrences(testing::ReadFile(out), "keep me"), 0u);
+  testing::ClientFixture again(dir_, "cora-restored", "cora pass");
+  r = again.Run({"restore", "--from", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(again.Run({"inbox", "--json"}).out.find("keep me"), std::string::npos);
+
+  // Passphrase change: the old one stops working.
+  r = cora->RunWithEnv({"passphrase"}, {{"VIGIL_PASSPHRASE", "cora pass"},
+                                        {"VIGIL_NEW_PASSPHRASE", "cora new pass"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(cora->Run({"inbox"}).exit_code, 0);
+  r = cora->RunWithEnv({"inbox", "--json"}, {{"VIGIL_PASSPHRASE", "cora new pass"}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("keep me"), std::string::npos);
+
+  // Relay down: status says so in its exit code.
+  ASSERT_TRUE(relay_->Stop().ok());
+  r = vic->Run({"status", "--json"});
+  EXPECT_EQ(r.exit_code, 4) << r.out;
+  EXPECT_NE(r.out.find("\"relay_reachable\": false"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace vigil
