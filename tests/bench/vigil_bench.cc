@@ -1,0 +1,323 @@
+// vigil-bench: measured, not guessed. One process run that measures the raw
+// transport ceiling of this machine and the real relay side by side, with
+// the same message size, and prints one JSON document.
+//
+//   vigil-bench relay [--json] [--messages N]
+//   vigil-bench crypto [--json]
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <thread>
+#include <vector>
+
+#include "client/lib/client.h"
+#include "client/lib/envelope.h"
+#include "testing/testing.h"
+#include "vigil/crypto.h"
+#include "vigil/identity.h"
+#include "vigil/json.h"
+#include "vigil/net.h"
+#include "vigil/wire.h"
+
+namespace vigil::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr size_t kPayload = 1024;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// --- baseline: raw DEALER -> ROUTER over CURVE, application acks, window 100 ---
+
+double BaselineMsgsPerSecond(int messages) {
+  net::Context ctx;
+  crypto::DhKeyPair server = crypto::GenerateDhKeyPair();
+  crypto::DhKeyPair client = crypto::GenerateDhKeyPair();
+  auto zap = net::ZapHandler::Bind(ctx);
+  if (!zap.ok()) return 0;
+  std::atomic<bool> stop{false};
+  std::thread zap_thread([&] {
+    while (!stop) {
+      (*zap)->ServeOne(100, [](const net::ZapRequest&) { return std::optional<std::string>("d:bench"); })
+          .status().IgnoreError();
+    }
+  });
+  int port = testing::FreeLoopbackPort();
+  std::string endpoint = "tcp://127.0.0.1:" + std::to_string(port);
+  auto router = net::ServerSocket::Bind(ctx, endpoint, server.secret_key);
+  if (!router.ok()) {
+    stop = true;
+    zap_thread.join();
+    return 0;
+  }
+  std::thread echo([&] {
+    while (!stop) {
+      auto ready = (*router)->Poll(100);
+      if (!ready.ok() || !*ready) continue;
+      for (;;) {
+        auto in = (*router)->TryReceive();
+        if (!in.ok() || !*in) break;
+        Bytes ack(8);
+        std::copy_n((*in)->body.begin(), std::min<size_t>(8, (*in)->body.size()), ack.begin());
+        (*router)->Send((*in)->routing_id, ack).IgnoreError();
+      }
+    }
+  });
+  auto conn = net::ClientConnection::Connect(ctx, endpoint, server.public_key, client.public_key,
+                                             client.secret_key);
+  double rate = 0;
+  if (conn.ok()) {
+    Bytes msg(kPayload, 0x5a);
+    int sent = 0, acked = 0;
+    auto start = Clock::now();
+    while (acked < messages) {
+      while (sent < messages && sent - acked < 100) {
+        if (!(*conn)->SendFrames({msg}).ok()) break;
+        ++sent;
+      }
+      auto got = (*conn)->ReceiveFrames(1000);
+      if (!got.ok() || !*got) break;
+      ++acked;
+    }
+    rate = acked / Seconds(start, Clock::now());
+  }
+  stop = true;
+  echo.join();
+  zap_thread.join();
+  return rate;
+}
+
+// --- the real relay ---
+
+struct Member {
+  std::unique_ptr<client::Client> client;
+  client::Client::TransportInfo transport;
+};
+
+struct RelayRun {
+  double msgs_per_s = 0;
+  double p50_ms = 0, p99_ms = 0;
+  double peak_rss_mb = 0;
+  std::string error;
+};
+
+int64_t PeakRssKb(pid_t pid) {
+  std::string status = testing::ReadFile("/proc/" + std::to_string(pid) + "/status");
+  size_t pos = status.find("VmHWM:");
+  if (pos == std::string::npos) return 0;
+  return std::atoll(status.c_str() + pos + 6);
+}
+
+// One raw connection that pipelines Sends to `to` (window), counting acks.
+// When `latencies` is given it paces at `rate_per_s` and records send->ack.
+void SendLoop(const Member& m, const Bytes& to_device, int count, int window,
+              std::atomic<int>* acked, std::vector<double>* latencies, double rate_per_s) {
+  net::Context ctx;
+  auto conn = net::ClientConnection::Connect(ctx, m.transport.endpoint, m.transport.relay_public,
+                                             m.transport.transport_public, m.transport.transport_secret);
+  if (!conn.ok()) return;
+  Bytes blob = crypto::RandomBytes(kPayload);
+  std::map<uint64_t, Clock::time_point> in_flight;
+  uint64_t next_id = crypto::RandomUint64() >> 8;
+  int sent = 0, done = 0;
+  auto start = Clock::now();
+  while (done < count) {
+    while (sent < count && static_cast<int>(in_flight.size()) < window) {
+      if (rate_per_s > 0) {
+        auto due = start + std::chrono::duration<double>(sent / rate_per_s);
+        if (Clock::now() < due) break;
+      }
+      wire::v1::Request req;
+      req.set_version(wire::kProtocolVersion);
+      req.set_request_id(++next_id);
+      auto* s = req.mutable_send();
+      s->set_message_id(ToString(crypto::RandomBytes(16)));
+      auto* d = s->add_deliveries();
+      d->set_device_id(ToString(to_device));
+      d->set_blob(ToString(blob));
+      if (!(*conn)->SendFrames({wire::EncodeRequest(req)}).ok()) return;
+      in_flight[next_id] = Clock::now();
+      ++sent;
+    }
+    auto got = (*conn)->ReceiveFrames(rate_per_s > 0 ? 1 : 2000);
+    if (!got.ok()) return;
+    if (!*got) {
+      if (rate_per_s > 0) continue;
+      return;  // stalled
+    }
+    auto resp = wire::DecodeResponse((*got)->back());
+    if (!resp.ok() || resp->request_id() == 0) continue;
+    auto it = in_flight.find(resp->request_id());
+    if (it == in_flight.end()) continue;
+    if (latencies) {
+      latencies->push_back(std::chrono::duration<double, std::milli>(Clock::now() - it->second).count());
+    }
+    in_flight.erase(it);
+    ++done;
+    ++*acked;
+  }
+}
+
+// Fetches and acks until `expected` items were consumed or `stop`.
+void DrainLoop(const Member& m, int expected, std::atomic<bool>* stop) {
+  net::Context ctx;
+  auto conn = net::ClientConnection::Connect(ctx, m.transport.endpoint, m.transport.relay_public,
+                                             m.transport.transport_public, m.transport.transport_secret);
+  if (!conn.ok()) return;
+  int consumed = 0;
+  while (consumed < expected && !*stop) {
+    wire::v1::Request f;
+    f.mutable_fetch()->set_max_items(200);
+    auto r = (*conn)->Call(f, 5000);
+    if (!r.ok()) return;
+    if (r->fetch().items_size() == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      continue;
+    }
+    wire::v1::Request a;
+    for (const auto& it : r->fetch().items()) a.mutable_ack()->add_seqs(it.seq());
+    if (!(*conn)->Call(a, 5000).ok()) return;
+    consumed += r->fetch().items_size();
+  }
+}
+
+RelayRun RunRelay(int messages) {
+  RelayRun out;
+  testing::TempDir dir;
+  testing::RelayFixture relay(dir);
+  if (Status s = relay.Start(); !s.ok()) {
+    out.error = s.ToString();
+    return out;
+  }
+  // Nine members: eight senders and one recipient.
+  std::vector<Member> members;
+  for (int i = 0; i < 9; ++i) {
+    std::string name = "m" + std::to_string(i);
+    std::string code = relay.Invite("volunteer", name);
+    auto c = client::Client::Init(dir.Sub(name), AsBytes("bench pass"));
+    if (!c.ok() || !(*c)->Join(code).ok()) {
+      out.error = "cannot enroll bench members";
+      return out;
+    }
+    auto t = (*c)->Transport();
+    members.push_back({std::move(*c), std::move(*t)});
+  }
+  const Member& recipient = members[8];
+  const int per_sender = messages / 8;
+
+  // Throughput: 8 concurrent senders, acks only after commit; the recipient
+  // fetches and acks (so the relay deletes) at the same time.
+  std::atomic<int> acked{0};
+  std::atomic<bool> stop{false};
+  std::thread drain(DrainLoop, std::cref(recipient), per_sender * 8, &stop);
+  auto start = Clock::now();
+  std::vector<std::thread> senders;
+  for (int i = 0; i < 8; ++i) {
+    senders.emplace_back(SendLoop, std::cref(members[i]), recipient.transport.device_id, per_sender,
+                         32, &acked, nullptr, 0.0);
+  }
+  for (auto& t : senders) t.join();
+  out.msgs_per_s = acked.load() / Seconds(start, Clock::now());
+  stop = true;
+  drain.join();
+
+  // Latency at a fixed offered load of 1,000 notes/s for 3 s.
+  std::vector<double> lat;
+  std::atomic<int> acked2{0};
+  std::atomic<bool> stop2{false};
+  std::thread drain2(DrainLoop, std::cref(recipient), 3000, &stop2);
+  SendLoop(members[0], recipient.transport.device_id, 3000, 1000, &acked2, &lat, 1000.0);
+  stop2 = true;
+  drain2.join();
+  std::sort(lat.begin(), lat.end());
+  if (!lat.empty()) {
+    out.p50_ms = lat[lat.size() / 2];
+    out.p99_ms = lat[std::min(lat.size() - 1, lat.size() * 99 / 100)];
+  }
+  out.peak_rss_mb = PeakRssKb(relay.process()->pid()) / 1024.0;
+  relay.Stop().IgnoreError();
+  return out;
+}
+
+// --- crypto: seal+sign and verify+open of a 1 KiB note ---
+
+std::pair<double, double> CryptoOpsPerSecond(int n) {
+  Bytes mid = crypto::RandomBytes(16), sender = crypto::RandomBytes(16), rid = crypto::RandomBytes(16);
+  auto signing = crypto::GenerateSigningKeyPair();
+  auto dh = crypto::GenerateDhKeyPair();
+  Bytes payload = crypto::RandomBytes(kPayload);
+  std::vector<Bytes> blobs;
+  auto t0 = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    auto s = client::SealEnvelope(mid, sender, signing.secret_key, {{rid, dh.public_key}}, payload);
+    blobs.push_back(s->front().blob);
+  }
+  auto t1 = Clock::now();
+  for (const auto& b : blobs) {
+    auto env = client::ParseEnvelope(b);
+    if (!client::VerifyEnvelope(*env, signing.public_key).ok()) std::abort();
+    if (!client::DecryptEnvelope(*env, rid, dh.secret_key).ok()) std::abort();
+  }
+  auto t2 = Clock::now();
+  return {n / Seconds(t0, t1), n / Seconds(t1, t2)};
+}
+
+int Main(int argc, char** argv) {
+  if (!crypto::InitCrypto().ok()) return 1;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::cerr << "usage: vigil-bench relay|crypto [--json] [--messages N]" << std::endl;
+    return 2;
+  }
+  int messages = 40000;
+  for (size_t i = 1; i + 1 < args.size(); ++i) {
+    if (args[i] == "--messages") messages = std::max(800, std::atoi(args[i + 1].c_str()));
+  }
+  json::Writer j(true);
+  if (args[0] == "relay") {
+    double baseline = BaselineMsgsPerSecond(messages);
+    RelayRun r = RunRelay(messages);
+    if (!r.error.empty()) {
+      std::cerr << "vigil-bench: " << r.error << std::endl;
+      return 1;
+    }
+    j.BeginObject();
+    j.Key("payload_bytes").Int(kPayload);
+    j.Key("messages").Int(messages);
+    j.Key("baseline_msgs_per_s").Int(static_cast<int64_t>(baseline));
+    j.Key("relay_msgs_per_s").Int(static_cast<int64_t>(r.msgs_per_s));
+    char ratio[32];
+    std::snprintf(ratio, sizeof ratio, "%.3f", baseline > 0 ? r.msgs_per_s / baseline : 0.0);
+    j.Key("ratio").String(ratio);
+    j.Key("p50_ms").Int(static_cast<int64_t>(r.p50_ms * 1000) / 1000);
+    j.Key("p99_ms").Int(static_cast<int64_t>(r.p99_ms * 1000) / 1000);
+    j.Key("p50_us").Int(static_cast<int64_t>(r.p50_ms * 1000));
+    j.Key("p99_us").Int(static_cast<int64_t>(r.p99_ms * 1000));
+    j.Key("relay_peak_rss_mb").Int(static_cast<int64_t>(r.peak_rss_mb));
+    j.EndObject();
+  } else if (args[0] == "crypto") {
+    auto [seal, open] = CryptoOpsPerSecond(20000);
+    j.BeginObject();
+    j.Key("payload_bytes").Int(kPayload);
+    j.Key("seal_sign_ops_per_s").Int(static_cast<int64_t>(seal));
+    j.Key("verify_open_ops_per_s").Int(static_cast<int64_t>(open));
+    j.EndObject();
+  } else {
+    std::cerr << "vigil-bench: unknown benchmark '" << args[0] << "'" << std::endl;
+    return 2;
+  }
+  std::cout << j.Take() << std::endl;
+  return 0;
+}
+
+}  // namespace
+}  // namespace vigil::bench
+
+int main(int argc, char** argv) { return vigil::bench::Main(argc, argv); }
