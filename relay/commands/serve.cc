@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "relay/commands/commands.h"
@@ -18,7 +19,8 @@ void OnSignal(int) { g_stop.store(true); }
 }  // namespace
 
 int CmdServe(const ArgList& argv) {
-  auto args = cli::Args::Parse(argv, {"data", "passphrase-file", "log-level", "retention"}, {});
+  auto args = cli::Args::Parse(argv, {"data", "passphrase-file", "log-level", "retention", "mailbox-quota-mb",
+                                        "rate-limit", "min-free-disk-mb"}, {});
   if (!args.ok()) return Fail(args.status());
   if (auto level = args->Get("log-level")) {
     log::Level l;
@@ -42,6 +44,27 @@ int CmdServe(const ArgList& argv) {
 
   ServerOptions opt;
   opt.data_dir = *args->Get("data");
+  auto number = [&](const char* flag, int64_t lo, int64_t hi, int64_t* out) -> Status {
+    auto v = args->Get(flag);
+    if (!v) return Status::Ok();
+    char* end = nullptr;
+    long long n = std::strtoll(v->c_str(), &end, 10);
+    if (v->empty() || *end != '\0' || n < lo || n > hi) {
+      return Status::InvalidArgument(std::string("--") + flag + " must be a number from " +
+                                     std::to_string(lo) + " to " + std::to_string(hi));
+    }
+    *out = n;
+    return Status::Ok();
+  };
+  int64_t quota_mb = opt.mailbox_quota_bytes >> 20, rate = static_cast<int64_t>(opt.rate_limit_per_s),
+          floor_mb = opt.min_free_disk_bytes >> 20;
+  for (Status st : {number("mailbox-quota-mb", 1, 1 << 20, &quota_mb), number("rate-limit", 1, 1000000, &rate),
+                    number("min-free-disk-mb", 0, 1LL << 40, &floor_mb)}) {
+    if (!st.ok()) return Fail(st);
+  }
+  opt.mailbox_quota_bytes = quota_mb << 20;
+  opt.rate_limit_per_s = static_cast<double>(rate);
+  opt.min_free_disk_bytes = floor_mb << 20;
   if (auto r = args->Get("retention")) {
     auto secs = cli::ParseDuration(*r);
     if (!secs.ok() || *secs <= 0) {

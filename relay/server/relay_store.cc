@@ -501,6 +501,14 @@ StatusOr<int> RelayStore::Ack(ByteSpan device_id, const std::vector<uint64_t>& s
   return deleted;
 }
 
+StatusOr<int64_t> RelayStore::MailboxBytes(ByteSpan device_id) {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+      "SELECT coalesce(sum(length(blob)), 0) FROM mailbox WHERE device_id = ?"));
+  st.BindBlob(1, device_id);
+  VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+  return row ? st.ColumnInt64(0) : 0;
+}
+
 StatusOr<uint64_t> RelayStore::LatestSeq(ByteSpan device_id) {
   VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT max(seq) FROM mailbox WHERE device_id = ?"));
   st.BindBlob(1, device_id);

@@ -118,6 +118,7 @@ class RelayStore {
                wire::v1::FetchResponse* out);
   StatusOr<int> Ack(ByteSpan device_id, const std::vector<uint64_t>& seqs);
   StatusOr<uint64_t> LatestSeq(ByteSpan device_id);
+  StatusOr<int64_t> MailboxBytes(ByteSpan device_id);
 
   void Audit(int64_t now_ms, const std::string& event, const std::string& detail);
 

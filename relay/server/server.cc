@@ -1,5 +1,7 @@
 #include "relay/server/server.h"
 
+#include <sys/statvfs.h>
+
 #include <map>
 #include <optional>
 #include <thread>
@@ -91,6 +93,32 @@ class Handler {
     return p;
   }
 
+  // Per-device token bucket; false when the device must slow down.
+  bool Admit(const Bytes& device) {
+    int64_t now = NowMs();
+    Bucket& b = buckets_[device];
+    double burst = 2 * opt_.rate_limit_per_s;
+    if (b.last_ms == 0) b.tokens = burst;
+    b.tokens = std::min(burst, b.tokens + (now - b.last_ms) * opt_.rate_limit_per_s / 1000.0);
+    b.last_ms = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  // Checked at most once a second.
+  bool DiskBelowFloor() {
+    int64_t now = NowMs();
+    if (now - disk_checked_ms_ >= 1000) {
+      disk_checked_ms_ = now;
+      struct statvfs vfs;
+      disk_low_ = statvfs(opt_.data_dir.c_str(), &vfs) == 0 &&
+                  static_cast<int64_t>(vfs.f_bavail) * static_cast<int64_t>(vfs.f_frsize) <
+                      opt_.min_free_disk_bytes;
+    }
+    return disk_low_;
+  }
+
   // Handles one request inside the batch transaction. `wrote` says whether
   // the response must wait for the commit.
   Status Handle(const Principal& who, const v1::Request& req, v1::Response* resp,
@@ -105,6 +133,14 @@ class Handler {
       return Status::PermissionDenied("this device is not enrolled or has been revoked");
     }
     const DeviceRow& dev = who.device;
+    if (!Admit(dev.id)) {
+      return Status::ResourceExhausted("too many requests from this device; slow down and retry");
+    }
+    bool adds_data = req.body_case() == v1::Request::kSend || req.body_case() == v1::Request::kPutChunk;
+    if (adds_data && DiskBelowFloor()) {
+      return Status::ResourceExhausted(
+          "the relay's disk is nearly full; sending is paused (nothing was stored), fetching still works");
+    }
     switch (req.body_case()) {
       case v1::Request::kEnroll:
         return Status::FailedPrecondition("this device is already enrolled");
@@ -204,6 +240,11 @@ class Handler {
         return Status::FailedPrecondition("recipient device " + Short(AsBytes(d.device_id())) +
                                           " is not active; refresh the directory");
       }
+      VIGIL_ASSIGN_OR_RETURN(int64_t queued, store_.MailboxBytes(AsBytes(d.device_id())));
+      if (queued + static_cast<int64_t>(d.blob().size()) > opt_.mailbox_quota_bytes) {
+        return Status::ResourceExhausted("the mailbox of recipient device " + Short(AsBytes(d.device_id())) +
+                                         " is full; it must sync before it can receive more");
+      }
     }
     uint32_t stored = 0;
     for (const auto& d : s.deliveries()) {
@@ -260,9 +301,16 @@ class Handler {
     return Status::Ok();
   }
 
+  struct Bucket {
+    double tokens = 0;
+    int64_t last_ms = 0;
+  };
   RelayStore& store_;
   const RelayKeys& keys_;
   const ServerOptions& opt_;
+  std::map<Bytes, Bucket> buckets_;
+  int64_t disk_checked_ms_ = 0;
+  bool disk_low_ = false;
 };
 
 struct Pending {

@@ -26,6 +26,13 @@ struct ServerOptions {
   int64_t retention_ms = 30LL * 24 * 3600 * 1000;
   int64_t purge_interval_ms = 60 * 1000;
   int64_t default_invite_ttl_s = 72 * 3600;
+  // Limits. A recipient device's queued mail may not exceed this many bytes.
+  int64_t mailbox_quota_bytes = 256LL * 1024 * 1024;
+  // Requests per second per device (token bucket, burst of twice the rate).
+  double rate_limit_per_s = 500;
+  // Below this much free disk, new sends and uploads are refused (fetch and
+  // ack keep working so mailboxes can drain).
+  int64_t min_free_disk_bytes = 256LL * 1024 * 1024;
 };
 
 // Serves until `stop` is set. Returns OK on a clean stop; an error when the

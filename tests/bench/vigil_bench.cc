@@ -192,6 +192,7 @@ RelayRun RunRelay(int messages) {
   RelayRun out;
   testing::TempDir dir;
   testing::RelayFixture relay(dir);
+  relay.set_serve_args({"--rate-limit", "1000000"});
   if (Status s = relay.Start(); !s.ok()) {
     out.error = s.ToString();
     return out;

@@ -177,3 +177,85 @@ TEST_F(OperationsTest, ClientStatusPassphraseBackupAndRestore) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+class LimitsTest : public ::testing::Test {
+ protected:
+  void StartRelay(std::vector<std::string> serve_args) {
+    ASSERT_TRUE(crypto::InitCrypto().ok());
+    relay_ = std::make_unique<testing::RelayFixture>(dir_);
+    relay_->set_serve_args(std::move(serve_args));
+    ASSERT_TRUE(relay_->Start().ok());
+  }
+  std::unique_ptr<testing::ClientFixture> Member(const std::string& role, const std::string& name) {
+    auto c = std::make_unique<testing::ClientFixture>(dir_, name, name + " pass");
+    std::string invite = relay_->Invite(role, name);
+    EXPECT_EQ(c->Run({"init"}).exit_code, 0);
+    EXPECT_EQ(c->Run({"join", invite}).exit_code, 0);
+    return c;
+  }
+  testing::TempDir dir_;
+  std::unique_ptr<testing::RelayFixture> relay_;
+};
+
+TEST_F(LimitsTest, AFullMailboxRefusesNewMailUntilItDrains) {
+  StartRelay({"--mailbox-quota-mb", "1"});
+  auto cora = Member("coordinator", "Cora");
+  auto vic = Member("volunteer", "Vic");
+  std::string big = "MSG-START" + std::string(600 * 1024, 'x');
+  std::string path = dir_.Sub("big.txt");
+  ASSERT_TRUE(testing::WriteFile(path, big));
+  ASSERT_EQ(vic->Run({"send", "--to", "Cora", "--file", path}).exit_code, 0);
+  CommandResult r = vic->Run({"send", "--to", "Cora", "--file", path});
+  EXPECT_NE(r.err.find("queued"), std::string::npos) << "refused sends stay in the outbox: " << r.err;
+  r = vic->Run({"sync"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("is full"), std::string::npos) << r.err;
+  ASSERT_EQ(cora->Run({"sync"}).exit_code, 0);  // drains
+  ASSERT_EQ(vic->Run({"sync"}).exit_code, 0);   // the queued one goes now
+  ASSERT_EQ(cora->Run({"sync"}).exit_code, 0);
+  EXPECT_EQ(CountOccurrences(cora->Run({"inbox", "--json"}).out, "MSG-START"), 2u);
+}
+
+TEST_F(LimitsTest, BelowTheFreeDiskFloorSendsAreRefusedAndFetchStillWorks) {
+  StartRelay({"--min-free-disk-mb", "1099511627776"});
+  auto cora = Member("coordinator", "Cora");
+  auto vic = Member("volunteer", "Vic");
+  CommandResult r = vic->Run({"send", "--to", "Cora", "--text", "hello"});
+  EXPECT_NE(r.err.find("queued"), std::string::npos) << r.err;
+  r = vic->Run({"sync"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("disk is nearly full"), std::string::npos) << r.err;
+  r = cora->Run({"sync"});
+  EXPECT_EQ(r.exit_code, 0) << "fetch and ack keep working: " << r.err;
+  r = vic->Run({"status", "--json"});
+  EXPECT_NE(r.out.find("\"outbox\": 1"), std::string::npos) << "nothing is lost: " << r.out;
+}
+
+TEST_F(LimitsTest, ARequestFloodIsRateLimitedAndTheRelayKeepsServing) {
+  StartRelay({"--rate-limit", "5"});
+  auto cora = Member("coordinator", "Cora");
+  auto cl = client::Client::Open(cora->home(), AsBytes(cora->passphrase()));
+  ASSERT_TRUE(cl.ok());
+  auto t = (*cl)->Transport();
+  cl->reset();
+  net::Context ctx;
+  auto conn = net::ClientConnection::Connect(ctx, t->endpoint, t->relay_public, t->transport_public,
+                                             t->transport_secret);
+  ASSERT_TRUE(conn.ok());
+  int refused = 0;
+  for (int i = 0; i < 40; ++i) {
+    wire::v1::Request ping;
+    ping.mutable_ping();
+    auto r = (*conn)->Call(ping, 5000);
+    if (!r.ok() && r.status().code() == Code::kResourceExhausted) ++refused;
+  }
+  EXPECT_GT(refused, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(cora->Run({"status"}).exit_code, 0) << "served again after slowing down";
+}
+
+}  // namespace
+}  // namespace vigil

@@ -301,9 +301,10 @@ CommandResult RelayFixture::Relay(const std::vector<std::string>& args) const {
 }
 
 Status RelayFixture::Serve() {
-  process_ = std::make_unique<BackgroundProcess>(
-      std::vector<std::string>{BinPath("vigil-relay"), "serve", "--data", data_dir_},
-      Env{{"VIGIL_RELAY_PASSPHRASE", kPassphrase}}, dir_.path());
+  std::vector<std::string> argv = {BinPath("vigil-relay"), "serve", "--data", data_dir_};
+  argv.insert(argv.end(), serve_args_.begin(), serve_args_.end());
+  process_ = std::make_unique<BackgroundProcess>(argv, Env{{"VIGIL_RELAY_PASSPHRASE", kPassphrase}},
+                                                 dir_.path());
   if (process_->WaitForStderr("listening", 15000)) return Status::Ok();
   std::string err = process_->Stderr();
   if (err.find("address in use") != std::string::npos) return Status::Unavailable("address in use");

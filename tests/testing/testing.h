@@ -110,6 +110,8 @@ class RelayFixture {
   const std::string& fingerprint() const { return fingerprint_; }
   int port() const { return port_; }
   BackgroundProcess* process() { return process_.get(); }
+  // Extra flags for `vigil-relay serve` (set before Start).
+  void set_serve_args(std::vector<std::string> args) { serve_args_ = std::move(args); }
 
  private:
   Status Serve();
@@ -118,6 +120,7 @@ class RelayFixture {
   int port_ = 0;
   int serial_ = 0;
   std::unique_ptr<BackgroundProcess> process_;
+  std::vector<std::string> serve_args_;
 };
 
 // One member's device: vigil --home <dir>/<name>-home with its passphrase.
