@@ -203,12 +203,23 @@ StatusOr<Client::TransportInfo> Client::Transport() {
 }
 
 StatusOr<net::ClientConnection*> Client::Connection() {
+  if (!offline_.ok()) return offline_;
   if (conn_) return conn_.get();
   VIGIL_ASSIGN_OR_RETURN(TransportInfo t, Transport());
   if (!ctx_) ctx_ = std::make_unique<net::Context>();
   VIGIL_ASSIGN_OR_RETURN(conn_, net::ClientConnection::Connect(*ctx_, t.endpoint, t.relay_public,
                                                                t.transport_public, t.transport_secret));
   return conn_.get();
+}
+
+StatusOr<v1::Response> Client::CallRelay(net::ClientConnection* conn, const v1::Request& req,
+                                         int timeout_ms) {
+  auto r = conn->Call(req, timeout_ms);
+  if (!r.ok() && r.status().code() == Code::kUnavailable &&
+      r.status().message().find("not reachable") != std::string::npos) {
+    offline_ = r.status();
+  }
+  return r;
 }
 
 Status Client::Join(std::string_view invite_code) {
@@ -269,7 +280,7 @@ StatusOr<std::string> Client::CreateInvite(const std::string& role, const std::s
   c->set_role(role);
   c->set_name(name);
   c->set_expires_in_s(expires_in_s);
-  VIGIL_ASSIGN_OR_RETURN(v1::Response resp, conn->Call(req, timeout_ms_));
+  VIGIL_ASSIGN_OR_RETURN(v1::Response resp, CallRelay(conn, req, timeout_ms_));
   std::string code = resp.create_invite().invite_code();
   crypto::Wipe(*resp.mutable_create_invite()->mutable_invite_code());
   return code;
@@ -296,7 +307,7 @@ StatusOr<Client::DeviceStatus> Client::GetStatus() {
       v1::Request ping;
       ping.mutable_ping();
       // The pinned relay key authenticates the answer (CurveZMQ).
-      auto r = (*conn)->Call(ping, std::min(timeout_ms_, 5000));
+      auto r = CallRelay(*conn, ping, std::min(timeout_ms_, 5000));
       d.relay_reachable = r.ok();
       if (!r.ok()) d.relay_error = r.status().message();
     } else {
@@ -476,7 +487,7 @@ StatusOr<SendResult> Client::SendText(const std::string& to, const std::string& 
   if (!conn.ok()) return conn.status();
   v1::Request dreq;
   dreq.mutable_directory()->add_names(to);
-  auto dresp = (*conn)->Call(dreq, timeout_ms_);
+  auto dresp = CallRelay(*conn, dreq, timeout_ms_);
   if (dresp.ok()) {
     VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
     for (const auto& m : dresp->directory().members()) {
@@ -568,7 +579,7 @@ Status Client::FlushOutbox(SyncResult* result) {
       p->set_index(static_cast<uint32_t>(c.idx));
       p->set_count(static_cast<uint32_t>(c.count));
       p->set_data(ToString(c.data));
-      VIGIL_RETURN_IF_ERROR(conn->Call(req, timeout_ms_).status());
+      VIGIL_RETURN_IF_ERROR(CallRelay(conn, req, timeout_ms_).status());
       VIGIL_ASSIGN_OR_RETURN(auto del, db_.Prepare("DELETE FROM blob_outbox WHERE blob_id = ? AND idx = ?"));
       del.BindBlob(1, c.blob_id).Bind(2, c.idx);
       VIGIL_RETURN_IF_ERROR(del.Run());
@@ -586,7 +597,7 @@ Status Client::FlushOutbox(SyncResult* result) {
     }
     v1::Request dreq;
     for (const auto& n : names) dreq.mutable_directory()->add_names(n);
-    auto dresp = conn->Call(dreq, timeout_ms_);
+    auto dresp = CallRelay(conn, dreq, timeout_ms_);
     if (!dresp.ok()) {
       record_error(e.id, dresp.status());
       if (first_error.ok()) first_error = dresp.status();
@@ -627,7 +638,7 @@ Status Client::FlushOutbox(SyncResult* result) {
         d->set_device_id(ToString(s.device_id));
         d->set_blob(ToString(s.blob));
       }
-      auto resp = conn->Call(req, timeout_ms_);
+      auto resp = CallRelay(conn, req, timeout_ms_);
       if (!resp.ok()) {
         record_error(e.id, resp.status());
         if (first_error.ok()) first_error = resp.status();
@@ -655,7 +666,7 @@ Status Client::FetchAll(SyncResult* result) {
   for (int round = 0; round < 10000; ++round) {
     v1::Request freq;
     freq.mutable_fetch()->set_after_seq(cursor);
-    VIGIL_ASSIGN_OR_RETURN(v1::Response fresp, conn->Call(freq, timeout_ms_));
+    VIGIL_ASSIGN_OR_RETURN(v1::Response fresp, CallRelay(conn, freq, timeout_ms_));
     const auto& items = fresp.fetch().items();
     if (items.empty()) break;
 
@@ -672,7 +683,7 @@ Status Client::FetchAll(SyncResult* result) {
     }
     std::vector<std::string> directory_errors;
     if (dreq.directory().device_ids_size() > 0) {
-      auto dresp = conn->Call(dreq, timeout_ms_);
+      auto dresp = CallRelay(conn, dreq, timeout_ms_);
       if (dresp.ok()) {
         VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
         for (const auto& m : dresp->directory().members()) {
@@ -770,7 +781,7 @@ Status Client::FetchAll(SyncResult* result) {
     }
     v1::Request areq;
     for (uint64_t s : acks) areq.mutable_ack()->add_seqs(s);
-    VIGIL_RETURN_IF_ERROR(conn->Call(areq, timeout_ms_).status());
+    VIGIL_RETURN_IF_ERROR(CallRelay(conn, areq, timeout_ms_).status());
     if (!fresp.fetch().more()) break;
   }
   return Status::Ok();

@@ -253,6 +253,9 @@ class Client {
   StatusOr<Keys> LoadKeys();
   StatusOr<std::string> MyName();
   StatusOr<net::ClientConnection*> Connection();
+  // conn->Call, remembering an unreachable relay for the rest of the process.
+  StatusOr<wire::v1::Response> CallRelay(net::ClientConnection* conn, const wire::v1::Request& req,
+                                         int timeout_ms);
   // Commits a payload for `recipients` (member names) to the outbox, in the
   // caller's transaction.
   Status Enqueue(const std::vector<std::string>& recipients, const store::v1::Payload& payload,
@@ -284,6 +287,9 @@ class Client {
   std::unique_ptr<net::Context> ctx_;
   std::unique_ptr<net::ClientConnection> conn_;
   int timeout_ms_ = 10000;
+  // Set after the relay proved unreachable: later calls in this process
+  // fail at once instead of waiting again.
+  Status offline_;
 };
 
 }  // namespace vigil::client

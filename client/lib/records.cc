@@ -357,7 +357,7 @@ StatusOr<std::string> Client::AssignVisit(const AssignRequest& req) {
     v1::Request dreq;
     for (const auto& n : req.volunteers) dreq.mutable_directory()->add_names(n);
     for (const auto& n : req.legal) dreq.mutable_directory()->add_names(n);
-    auto dresp = (*conn)->Call(dreq, timeout_ms_);
+    auto dresp = CallRelay(*conn, dreq, timeout_ms_);
     if (dresp.ok()) {
       std::map<std::string, std::string> roles;
       for (const auto& m : dresp->directory().members()) roles[m.name()] = m.role();
@@ -938,7 +938,7 @@ Status Client::DownloadAttachments(SyncResult* result) {
       v1::Request req;
       req.mutable_get_chunk()->set_blob_id(ToString(p.blob_id));
       req.mutable_get_chunk()->set_index(i);
-      auto resp = conn->Call(req, timeout_ms_);
+      auto resp = CallRelay(conn, req, timeout_ms_);
       if (!resp.ok()) {
         if (resp.status().code() == Code::kUnavailable) return resp.status();
         missing = true;  // not uploaded yet, or expired: try again next sync

@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <zmq.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -53,7 +54,8 @@ Status CommonOptions(zmq::socket_t& s) {
   return Status::Ok();
 }
 
-constexpr int kZapEnforceDomain = 93;  // ZMQ_ZAP_ENFORCE_DOMAIN (draft in 4.3.4)
+constexpr int kZapEnforceDomain = 93;
+constexpr int kConnectTimeoutMs = 2500;  // ZMQ_ZAP_ENFORCE_DOMAIN (draft in 4.3.4)
 
 }  // namespace
 
@@ -266,6 +268,9 @@ StatusOr<std::unique_ptr<ClientConnection>> ClientConnection::Connect(
     VIGIL_RETURN_IF_ERROR(SetBytesOpt(s, ZMQ_CURVE_SERVERKEY, server_public.data(), 32));
     VIGIL_RETURN_IF_ERROR(SetBytesOpt(s, ZMQ_CURVE_PUBLICKEY, client_public.data(), 32));
     VIGIL_RETURN_IF_ERROR(SetBytesOpt(s, ZMQ_CURVE_SECRETKEY, client_secret.data(), 32));
+    // Queue only to a completed connection, so that an unreachable relay is
+    // noticed in seconds (POLLOUT never comes) instead of at the timeout.
+    VIGIL_RETURN_IF_ERROR(SetIntOpt(s, ZMQ_IMMEDIATE, 1));
     s.connect(endpoint);
     // Request ids start at a random point so that responses to an earlier
     // process's requests are never mistaken for ours.
@@ -273,6 +278,16 @@ StatusOr<std::unique_ptr<ClientConnection>> ClientConnection::Connect(
     return std::unique_ptr<ClientConnection>(new ClientConnection(std::move(impl)));
   } catch (const zmq::error_t& e) {
     return FromZmq(e, ("cannot connect to " + endpoint).c_str());
+  }
+}
+
+bool ClientConnection::WaitConnected(int timeout_ms) {
+  try {
+    zmq::pollitem_t item[] = {{impl_->sock.handle(), 0, ZMQ_POLLOUT, 0}};
+    zmq::poll(item, 1, std::chrono::milliseconds(timeout_ms));
+    return (item[0].revents & ZMQ_POLLOUT) != 0;
+  } catch (const zmq::error_t&) {
+    return false;
   }
 }
 
@@ -322,9 +337,15 @@ StatusOr<wire::v1::Response> ClientConnection::Call(wire::v1::Request request, i
   if (body.size() > wire::kMaxMessageSize) {
     return Status::ResourceExhausted("request too large for the relay");
   }
-  // DEALER queues the message until the connection is up (within the HWM).
-  VIGIL_RETURN_IF_ERROR(SendFrames({body}));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  // Wait (briefly) for the CurveZMQ handshake: with ZMQ_IMMEDIATE the socket
+  // is writable only once a connection is up.
+  if (!WaitConnected(std::min(timeout_ms, kConnectTimeoutMs))) {
+    return Status::Unavailable(
+        "the relay is not reachable (no connection within a few seconds); is it running, and is "
+        "this device enrolled?");
+  }
+  VIGIL_RETURN_IF_ERROR(SendFrames({body}));
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                     deadline - std::chrono::steady_clock::now()).count();

@@ -63,7 +63,7 @@ int CmdExportState(const ArgList& argv) {
     return Status::Ok();
   };
   Status s = emit_rows("invites",
-      "SELECT hex(id), role, name, created_at, expires_at, used_at FROM invites ORDER BY created_at",
+      "SELECT lower(hex(id)), role, name, created_at, expires_at, used_at FROM invites ORDER BY created_at",
       [&](storage::Statement& st) {
         j.Key("id").String(st.ColumnText(0));
         j.Key("role").String(st.ColumnText(1));
@@ -74,7 +74,7 @@ int CmdExportState(const ArgList& argv) {
       });
   if (s.ok()) {
     s = emit_rows("mailboxes",
-        "SELECT hex(device_id), count(*), sum(length(blob)), min(received_at) FROM mailbox "
+        "SELECT lower(hex(device_id)), count(*), sum(length(blob)), min(received_at) FROM mailbox "
         "GROUP BY device_id",
         [&](storage::Statement& st) {
           j.Key("device").String(st.ColumnText(0));
@@ -85,7 +85,7 @@ int CmdExportState(const ArgList& argv) {
   }
   if (s.ok()) {
     s = emit_rows("attachment_blobs",
-        "SELECT hex(blob_id), count(*), sum(length(data)), min(created_at) FROM blobs GROUP BY blob_id",
+        "SELECT lower(hex(blob_id)), count(*), sum(length(data)), min(created_at) FROM blobs GROUP BY blob_id",
         [&](storage::Statement& st) {
           j.Key("blob").String(st.ColumnText(0));
           j.Key("chunks").Int(st.ColumnInt64(1));

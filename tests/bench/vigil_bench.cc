@@ -73,7 +73,7 @@ double BaselineMsgsPerSecond(int messages) {
   auto conn = net::ClientConnection::Connect(ctx, endpoint, server.public_key, client.public_key,
                                              client.secret_key);
   double rate = 0;
-  if (conn.ok()) {
+  if (conn.ok() && (*conn)->WaitConnected(5000)) {
     Bytes msg(kPayload, 0x5a);
     int sent = 0, acked = 0;
     auto start = Clock::now();
@@ -122,7 +122,7 @@ void SendLoop(const Member& m, const Bytes& to_device, int count, int window,
   net::Context ctx;
   auto conn = net::ClientConnection::Connect(ctx, m.transport.endpoint, m.transport.relay_public,
                                              m.transport.transport_public, m.transport.transport_secret);
-  if (!conn.ok()) return;
+  if (!conn.ok() || !(*conn)->WaitConnected(5000)) return;
   Bytes blob = crypto::RandomBytes(kPayload);
   std::map<uint64_t, Clock::time_point> in_flight;
   uint64_t next_id = crypto::RandomUint64() >> 8;

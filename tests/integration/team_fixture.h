@@ -55,6 +55,7 @@ class TeamTest : public ::testing::Test {
     auto conn = net::ClientConnection::Connect(ctx, t->endpoint, t->relay_public,
                                                t->transport_public, t->transport_secret);
     EXPECT_TRUE(conn.ok());
+    EXPECT_TRUE((*conn)->WaitConnected(5000)) << "no connection to the relay";
     return std::move(conn).value();
   }
 

@@ -119,6 +119,10 @@ class ClientConnection {
   // relay does not answer; the relay's error, if any, as the Status.
   StatusOr<wire::v1::Response> Call(wire::v1::Request request, int timeout_ms);
 
+  // Waits until the connection (CurveZMQ handshake included) is up; false
+  // on timeout. Call before SendFrames: sends fail fast while not connected.
+  bool WaitConnected(int timeout_ms);
+
   // Raw access for tests and tools: send frames, receive one message.
   Status SendFrames(const std::vector<Bytes>& frames);
   StatusOr<std::optional<std::vector<Bytes>>> ReceiveFrames(int timeout_ms);
