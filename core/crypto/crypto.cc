@@ -204,8 +204,15 @@ StatusOr<SigningKeyPair> SigningKeyPairFromSecret(const SecretBytes& secret_key)
   if (secret_key.size() != crypto_sign_SECRETKEYBYTES) {
     return Status::InvalidArgument("Ed25519 secret key must be 64 bytes");
   }
-  SigningKeyPair kp{Bytes(crypto_sign_PUBLICKEYBYTES), secret_key.Clone()};
-  crypto_sign_ed25519_sk_to_pk(kp.public_key.data(), secret_key.data());
+  // libsodium's secret key is seed || public key, and signing hashes the
+  // stored public half. Re-derive it from the seed: a corrupted or mismatched
+  // key would otherwise sign with the wrong public key (and signing one seed
+  // under two public keys can leak the private scalar).
+  SigningKeyPair kp{Bytes(crypto_sign_PUBLICKEYBYTES), SecretBytes(crypto_sign_SECRETKEYBYTES)};
+  crypto_sign_seed_keypair(kp.public_key.data(), kp.secret_key.data(), secret_key.data());
+  if (sodium_memcmp(kp.secret_key.data(), secret_key.data(), crypto_sign_SECRETKEYBYTES) != 0) {
+    return Status::InvalidArgument("Ed25519 secret key does not match its public key");
+  }
   return kp;
 }
 
@@ -226,7 +233,7 @@ Status Verify(ByteSpan public_key, ByteSpan message, ByteSpan signature) {
     return Status::InvalidArgument("Ed25519 public key must be 32 bytes");
   }
   if (signature.size() != crypto_sign_BYTES) {
-    return Status::Unauthenticated("bad signature");
+    return Status::InvalidArgument("Ed25519 signature must be 64 bytes");
   }
   if (crypto_sign_verify_detached(signature.data(), message.data(), message.size(),
                                   public_key.data()) != 0) {

@@ -38,6 +38,15 @@ std::string B64Encode(ByteSpan data, int variant) {
 
 StatusOr<Bytes> B64Decode(std::string_view text, int variant) {
   if (text.empty()) return Bytes();
+  // libsodium 1.0.18 reads the input through a signed char, so every byte
+  // >= 0x80 decodes as the sextet 63 ('/' or '_'): "Zm9\xff" would decode
+  // like "Zm9/". Refuse non-ASCII input before libsodium sees it, so each
+  // byte string has exactly one accepted encoding.
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      return Status::InvalidArgument("invalid base64");
+    }
+  }
   Bytes out(text.size() * 3 / 4 + 3);
   size_t len = 0;
   const char* end = nullptr;
