@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev libcurl4-openssl-dev openssl
   strace
+  clang libclang-rt-14-dev
 )
 
 missing=()

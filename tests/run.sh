@@ -49,6 +49,30 @@ if [ "${CI:-}" = "true" ] && [ "${VIGIL_SKIP_ASAN:-}" != "1" ]; then
     run_tree build-asan -DVIGIL_SANITIZE=ON
 fi
 
+# Fuzzing (CI): each libFuzzer target for 60 s (VIGIL_FUZZ_SECONDS), from
+# the committed corpus. A crash fails the run and leaves its input in
+# build-fuzz/crashes/ (commit it under tests/fuzz/corpus/<target>/).
+if [ "${CI:-}" = "true" ] && [ "${VIGIL_SKIP_FUZZ:-}" != "1" ]; then
+  banner "fuzz"
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_FUZZ=ON >/dev/null
+  targets=(wire_request invite_code envelope device_certificate)
+  cmake --build build-fuzz -j"$JOBS" --target "${targets[@]/#/vigil_fuzz_}"
+  mkdir -p build-fuzz/crashes
+  for t in "${targets[@]}"; do
+    work="build-fuzz/corpus-$t"
+    mkdir -p "$work"
+    cp tests/fuzz/corpus/"$t"/* "$work"/
+    if "build-fuzz/bin/vigil_fuzz_$t" -max_total_time="${VIGIL_FUZZ_SECONDS:-60}" -max_len=65536 \
+         -artifact_prefix="build-fuzz/crashes/$t-" "$work" > "build-fuzz/fuzz-$t.log" 2>&1; then
+      echo "fuzz $t: $(grep -E '^Done' "build-fuzz/fuzz-$t.log" | tail -1)"
+      total_pass=$((total_pass + 1))
+    else
+      echo "fuzz $t: FAILED"; tail -40 "build-fuzz/fuzz-$t.log"
+      total_fail=$((total_fail + 1)); status=1
+    fi
+  done
+fi
+
 echo
 echo "${total_pass} passed, ${total_fail} failed"
 exit "$status"

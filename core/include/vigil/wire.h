@@ -16,7 +16,6 @@
 
 namespace vigil::wire {
 
-namespace v1 = ::vigil::wire::v1;
 
 inline constexpr uint32_t kProtocolVersion = 1;
 // Largest body frame either side accepts (also ZMQ_MAXMSGSIZE).

@@ -1,0 +1,51 @@
+// Writes seed inputs for the fuzz corpora (valid objects the fuzzer mutates).
+// Run once: build/bin/vigil_fuzz_seeds tests/fuzz/corpus
+#include <fstream>
+#include <string>
+
+#include "client/lib/envelope.h"
+#include "vigil/crypto.h"
+#include "vigil/identity.h"
+#include "vigil/wire.h"
+
+namespace {
+void Write(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace vigil;
+  if (argc != 2 || !crypto::InitCrypto().ok()) return 2;
+  std::string dir = argv[1];
+  wire::v1::Request ping;
+  ping.set_version(1);
+  ping.set_request_id(1);
+  ping.mutable_ping();
+  Write(dir + "/wire_request/ping", ToString(wire::EncodeRequest(ping)));
+  wire::v1::Request send;
+  send.set_version(1);
+  send.set_request_id(2);
+  send.mutable_send()->set_message_id(std::string(16, 'm'));
+  auto* d = send.mutable_send()->add_deliveries();
+  d->set_device_id(std::string(16, 'd'));
+  d->set_blob("blob");
+  Write(dir + "/wire_request/send", ToString(wire::EncodeRequest(send)));
+  identity::Invite inv{"tcp://127.0.0.1:7450", crypto::RandomBytes(32), crypto::SecretBytes::Random(32)};
+  Write(dir + "/invite_code/valid", identity::EncodeInvite(inv));
+  auto sender = crypto::GenerateSigningKeyPair();
+  auto dh = crypto::GenerateDhKeyPair();
+  auto sealed = client::SealEnvelope(crypto::RandomBytes(16), crypto::RandomBytes(16), sender.secret_key,
+                                     {{crypto::RandomBytes(16), dh.public_key}}, ToBytes("payload"));
+  Write(dir + "/envelope/valid", ToString(sealed->front().blob));
+  auto id = crypto::GenerateSigningKeyPair();
+  auto dev = identity::CertifyDevice(id.secret_key, id.public_key, crypto::RandomBytes(16),
+                                     crypto::RandomBytes(32), crypto::RandomBytes(32), 1);
+  wire::v1::DirectoryMember m;
+  m.set_name("Vic");
+  m.set_role("volunteer");
+  m.set_identity_public_key(ToString(id.public_key));
+  *m.add_devices() = *dev;
+  Write(dir + "/device_certificate/valid", m.SerializeAsString());
+  return 0;
+}
