@@ -13,6 +13,7 @@ PACKAGES=(
   libssl-dev libcurl4-openssl-dev openssl
   strace
   clang libclang-rt-14-dev
+  systemd
 )
 
 missing=()
