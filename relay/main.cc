@@ -14,7 +14,7 @@ constexpr char kUsage[] =
     "commands:\n"
     "  init     --data DIR [--listen tcp://HOST:PORT]   create a relay store; prints its fingerprint\n"
     "  serve    --data DIR [--log-level LEVEL] [--retention 30d] [--mailbox-quota-mb 256]\n"
-    "           [--rate-limit 500] [--min-free-disk-mb 256]   run the relay\n"
+    "           [--rate-limit 500] [--min-free-disk-mb 256] [--max-connections 2000]   run the relay\n"
     "  invite   --data DIR --role ROLE --name NAME [--expires 72h]   print a one-time invite code\n"
     "  members  --data DIR [--json]                     list members and devices\n"
     "  revoke   --data DIR DEVICE_ID|MEMBER             refuse a device or a member from now on\n"
@@ -24,6 +24,8 @@ constexpr char kUsage[] =
     "  rekey    --data DIR                              change the relay passphrase\n"
     "           (new one from VIGIL_RELAY_NEW_PASSPHRASE, --new-passphrase-file or a prompt)\n"
     "  purge    --data DIR [--older-than 30d]           apply the retention cap now\n"
+    "  rotate-transport-key --data DIR [--commit]       announce a new CURVE key (signed by the\n"
+    "           old identity); --commit switches to it (then restart serve)\n"
     "  export-state --data DIR                          everything the relay holds, as JSON\n"
     "The relay passphrase comes from VIGIL_RELAY_PASSPHRASE, --passphrase-file FILE, or a prompt.\n";
 
@@ -54,6 +56,7 @@ int Main(int argc, char** argv) {
   if (cmd == "restore") return CmdRestore(args);
   if (cmd == "rekey") return CmdRekey(args);
   if (cmd == "purge") return CmdPurge(args);
+  if (cmd == "rotate-transport-key") return CmdRotateTransportKey(args);
   if (cmd == "export-state") return CmdExportState(args);
   std::cerr << "vigil-relay: unknown command '" << cmd << "'; run vigil-relay --help" << std::endl;
   return 2;

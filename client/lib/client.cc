@@ -119,6 +119,7 @@ Client::Client(std::string home, storage::Db db, crypto::SecretBytes key)
     : home_(std::move(home)), db_(std::move(db)), key_(std::move(key)) {}
 Client::~Client() {
   conn_.reset();
+  retired_.clear();
   ctx_.reset();
 }
 
@@ -214,12 +215,57 @@ StatusOr<net::ClientConnection*> Client::Connection() {
 
 StatusOr<v1::Response> Client::CallRelay(net::ClientConnection* conn, const v1::Request& req,
                                          int timeout_ms) {
+  // Callers got `conn` from Connection(); after a key switch conn_ is newer.
+  if (conn_) conn = conn_.get();
   auto r = conn->Call(req, timeout_ms);
   if (!r.ok() && r.status().code() == Code::kUnavailable &&
       r.status().message().find("not reachable") != std::string::npos) {
+    // Perhaps the relay switched to the transport key it announced.
+    if (TryNextRelayKey().ok()) return conn_->Call(req, timeout_ms);
     offline_ = r.status();
   }
   return r;
+}
+
+Status Client::TryNextRelayKey() {
+  VIGIL_ASSIGN_OR_RETURN(auto next, GetConfig(db_, "relay_public_next"));
+  if (!next) return Status::NotFound("no announced relay key");
+  VIGIL_ASSIGN_OR_RETURN(TransportInfo t, Transport());
+  if (!ctx_) ctx_ = std::make_unique<net::Context>();
+  VIGIL_ASSIGN_OR_RETURN(auto conn, net::ClientConnection::Connect(*ctx_, t.endpoint, next->span(),
+                                                                   t.transport_public, t.transport_secret));
+  if (!conn->WaitConnected(2500)) return Status::Unavailable("the announced relay key does not answer either");
+  // The relay proved it holds the announced key (CurveZMQ handshake): pin it.
+  VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
+  VIGIL_RETURN_IF_ERROR(PutConfig(db_, "relay_public", next->span()));
+  VIGIL_RETURN_IF_ERROR(db_.Exec("DELETE FROM config WHERE key = 'relay_public_next'"));
+  VIGIL_RETURN_IF_ERROR(txn.Commit());
+  if (conn_) retired_.push_back(std::move(conn_));  // callers may still hold it
+  conn_ = std::move(conn);
+  return Status::Ok();
+}
+
+Status Client::LearnRelayRotation() {
+  VIGIL_ASSIGN_OR_RETURN(net::ClientConnection * conn, Connection());
+  v1::Request ping;
+  ping.mutable_ping();
+  VIGIL_ASSIGN_OR_RETURN(v1::Response resp, CallRelay(conn, ping, timeout_ms_));
+  const auto& p = resp.ping();
+  if (p.next_transport_key().empty()) return Status::Ok();
+  VIGIL_ASSIGN_OR_RETURN(TransportInfo t, Transport());
+  VIGIL_ASSIGN_OR_RETURN(auto signing, GetConfig(db_, "relay_signing_public"));
+  if (!signing || p.next_transport_key().size() != 32) {
+    return Status::Unauthenticated("the relay announced a malformed transport key; ignoring it");
+  }
+  Bytes msg = t.relay_public;
+  msg.insert(msg.end(), p.next_transport_key().begin(), p.next_transport_key().end());
+  if (!crypto::Verify(signing->span(), identity::SignedBytes("vigil/transport-rotation/v1", msg),
+                      AsBytes(p.rotation_signature())).ok()) {
+    return Status::Unauthenticated(
+        "WARNING: the relay announced a new transport key that is not signed by the relay key "
+        "pinned at enrollment; ignoring it");
+  }
+  return PutConfig(db_, "relay_public_next", AsBytes(p.next_transport_key()));
 }
 
 Status Client::Join(std::string_view invite_code) {
@@ -796,6 +842,7 @@ StatusOr<SyncResult> Client::Sync() {
   VIGIL_RETURN_IF_ERROR(FetchAll(&result));
   VIGIL_RETURN_IF_ERROR(RecheckPending(&result));
   VIGIL_RETURN_IF_ERROR(DownloadAttachments(&result));
+  if (Status rot = LearnRelayRotation(); !rot.ok()) result.problems.push_back(rot.message());
   std::string now = std::to_string(NowMs());
   VIGIL_RETURN_IF_ERROR(PutConfig(db_, "last_sync_ms", AsBytes(now)));
   if (!flushed.ok()) return flushed.WithContext("some queued messages could not be sent");

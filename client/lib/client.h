@@ -253,6 +253,12 @@ class Client {
   StatusOr<Keys> LoadKeys();
   StatusOr<std::string> MyName();
   StatusOr<net::ClientConnection*> Connection();
+  // After a relay transport-key rotation: connects with the announced next
+  // key (verified at an earlier sync) and, if that works, pins it.
+  Status TryNextRelayKey();
+  // Learns an announced next relay key from a Ping, if its signature
+  // verifies against the relay signing key pinned at enrollment.
+  Status LearnRelayRotation();
   // conn->Call, remembering an unreachable relay for the rest of the process.
   StatusOr<wire::v1::Response> CallRelay(net::ClientConnection* conn, const wire::v1::Request& req,
                                          int timeout_ms);
@@ -286,6 +292,7 @@ class Client {
   crypto::SecretBytes key_;  // the store key, for encrypted backups
   std::unique_ptr<net::Context> ctx_;
   std::unique_ptr<net::ClientConnection> conn_;
+  std::vector<std::unique_ptr<net::ClientConnection>> retired_;
   int timeout_ms_ = 10000;
   // Set after the relay proved unreachable: later calls in this process
   // fail at once instead of waiting again.

@@ -156,12 +156,34 @@ StatusOr<bool> ZapHandler::ServeOne(int timeout_ms, const ZapAuthenticator& auth
 // --- ServerSocket ---
 
 struct ServerSocket::Impl {
-  explicit Impl(zmq::context_t& c) : sock(c, zmq::socket_type::router) {}
+  explicit Impl(zmq::context_t& c) : sock(c, zmq::socket_type::router), monitor(c, zmq::socket_type::pair) {}
   zmq::socket_t sock;
+  zmq::socket_t monitor;
   std::string endpoint;
+  std::atomic<int> connections{0};
+
+  void DrainMonitor() {
+    for (;;) {
+      zmq::message_t ev;
+      if (!monitor.recv(ev, zmq::recv_flags::dontwait)) return;
+      bool more = ev.more();
+      while (more) {  // the address frame
+        zmq::message_t addr;
+        if (!monitor.recv(addr, zmq::recv_flags::dontwait)) break;
+        more = addr.more();
+      }
+      if (ev.size() < 2) continue;
+      uint16_t id;
+      std::memcpy(&id, ev.data(), 2);
+      if (id == ZMQ_EVENT_ACCEPTED) ++connections;
+      if (id == ZMQ_EVENT_DISCONNECTED && connections > 0) --connections;
+    }
+  }
 };
 ServerSocket::ServerSocket(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-ServerSocket::~ServerSocket() = default;
+ServerSocket::~ServerSocket() {
+  if (impl_) zmq_socket_monitor(impl_->sock.handle(), nullptr, 0);
+}
 
 StatusOr<std::unique_ptr<ServerSocket>> ServerSocket::Bind(
     Context& ctx, const std::string& endpoint, const crypto::SecretBytes& server_secret) {
@@ -177,6 +199,13 @@ StatusOr<std::unique_ptr<ServerSocket>> ServerSocket::Bind(
     VIGIL_RETURN_IF_ERROR(SetBytesOpt(s, ZMQ_CURVE_SECRETKEY, server_secret.data(), 32));
     VIGIL_RETURN_IF_ERROR(SetBytesOpt(s, ZMQ_ZAP_DOMAIN, kZapDomain, strlen(kZapDomain)));
     VIGIL_RETURN_IF_ERROR(SetIntOpt(s, kZapEnforceDomain, 1));
+    static std::atomic<int> monitor_serial{0};
+    std::string monitor_ep = "inproc://vigil-monitor-" + std::to_string(++monitor_serial);
+    if (zmq_socket_monitor(s.handle(), monitor_ep.c_str(), ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0) {
+      return Status::Internal("cannot monitor the relay socket");
+    }
+    impl->monitor.set(zmq::sockopt::linger, 0);
+    impl->monitor.connect(monitor_ep);
     s.bind(endpoint);
     impl->endpoint = s.get(zmq::sockopt::last_endpoint);
     return std::unique_ptr<ServerSocket>(new ServerSocket(std::move(impl)));
@@ -188,10 +217,14 @@ StatusOr<std::unique_ptr<ServerSocket>> ServerSocket::Bind(
 
 std::string ServerSocket::endpoint() const { return impl_->endpoint; }
 
+const std::atomic<int>& ServerSocket::connections() const { return impl_->connections; }
+
 StatusOr<bool> ServerSocket::Poll(int timeout_ms) {
   try {
-    zmq::pollitem_t items[] = {{impl_->sock.handle(), 0, ZMQ_POLLIN, 0}};
-    int n = zmq::poll(items, 1, std::chrono::milliseconds(timeout_ms));
+    zmq::pollitem_t items[] = {{impl_->sock.handle(), 0, ZMQ_POLLIN, 0},
+                               {impl_->monitor.handle(), 0, ZMQ_POLLIN, 0}};
+    int n = zmq::poll(items, 2, std::chrono::milliseconds(timeout_ms));
+    if (items[1].revents & ZMQ_POLLIN) impl_->DrainMonitor();
     return n > 0 && (items[0].revents & ZMQ_POLLIN);
   } catch (const zmq::error_t& e) {
     if (e.num() == EINTR) return false;

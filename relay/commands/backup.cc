@@ -142,6 +142,32 @@ int CmdRekey(const ArgList& argv) {
   return 0;
 }
 
+int CmdRotateTransportKey(const ArgList& argv) {
+  auto args = cli::Args::Parse(argv, {"data", "passphrase-file"}, {"commit"});
+  if (!args.ok()) return Fail(args.status());
+  auto store = OpenRelayStore(*args);
+  if (!store.ok()) return Fail(store.status());
+  if (args->Has("commit")) {
+    Status s = store->CommitTransportKey();
+    if (!s.ok()) return Fail(s);
+    auto keys = store->LoadKeys();
+    if (!keys.ok()) return Fail(keys.status());
+    std::cout << crypto::Fingerprint("vigil/relay", keys->transport_public) << std::endl;
+    std::cerr << "vigil-relay: the new transport key is current; restart the relay (clients that "
+                 "synced since the announcement move over by themselves)"
+              << std::endl;
+    return 0;
+  }
+  auto r = store->AnnounceTransportKey();
+  if (!r.ok()) return Fail(r.status());
+  std::cout << crypto::Fingerprint("vigil/relay", r->next_public) << std::endl;
+  std::cerr << "vigil-relay: announced the next transport key (fingerprint above), signed by the "
+               "relay's key; clients learn it at their next sync. When they have, run "
+               "rotate-transport-key --commit and restart the relay."
+            << std::endl;
+  return 0;
+}
+
 int CmdPurge(const ArgList& argv) {
   auto args = cli::Args::Parse(argv, {"data", "older-than", "passphrase-file"}, {});
   if (!args.ok()) return Fail(args.status());

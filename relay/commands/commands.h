@@ -24,6 +24,7 @@ int CmdBackup(const ArgList& args);
 int CmdRestore(const ArgList& args);
 int CmdRekey(const ArgList& args);
 int CmdPurge(const ArgList& args);
+int CmdRotateTransportKey(const ArgList& args);
 int CmdExportState(const ArgList& args);
 
 // Shared by the commands: reads the relay passphrase (VIGIL_RELAY_PASSPHRASE,

@@ -20,7 +20,7 @@ void OnSignal(int) { g_stop.store(true); }
 
 int CmdServe(const ArgList& argv) {
   auto args = cli::Args::Parse(argv, {"data", "passphrase-file", "log-level", "retention", "mailbox-quota-mb",
-                                        "rate-limit", "min-free-disk-mb"}, {});
+                                        "rate-limit", "min-free-disk-mb", "max-connections"}, {});
   if (!args.ok()) return Fail(args.status());
   if (auto level = args->Get("log-level")) {
     log::Level l;
@@ -56,6 +56,9 @@ int CmdServe(const ArgList& argv) {
     *out = n;
     return Status::Ok();
   };
+  int64_t max_conn = opt.max_connections;
+  if (Status st = number("max-connections", 1, 1000000, &max_conn); !st.ok()) return Fail(st);
+  opt.max_connections = static_cast<int>(max_conn);
   int64_t quota_mb = opt.mailbox_quota_bytes >> 20, rate = static_cast<int64_t>(opt.rate_limit_per_s),
           floor_mb = opt.min_free_disk_bytes >> 20;
   for (Status st : {number("mailbox-quota-mb", 1, 1 << 20, &quota_mb), number("rate-limit", 1, 1000000, &rate),

@@ -200,6 +200,51 @@ StatusOr<RelayKeys> RelayStore::LoadKeys() {
   return k;
 }
 
+// --- transport key rotation ---
+
+namespace {
+constexpr char kRotationLabel[] = "vigil/transport-rotation/v1";
+}  // namespace
+
+StatusOr<RelayStore::Rotation> RelayStore::AnnounceTransportKey() {
+  VIGIL_ASSIGN_OR_RETURN(RelayKeys keys, LoadKeys());
+  crypto::DhKeyPair next = crypto::GenerateDhKeyPair();
+  Bytes msg = keys.transport_public;
+  msg.insert(msg.end(), next.public_key.begin(), next.public_key.end());
+  VIGIL_ASSIGN_OR_RETURN(Bytes sig, crypto::Sign(keys.signing_secret, identity::SignedBytes(kRotationLabel, msg)));
+  VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
+  VIGIL_RETURN_IF_ERROR(PutConfig(db_, "transport_next_public", next.public_key));
+  VIGIL_RETURN_IF_ERROR(PutConfig(db_, "transport_next_secret", next.secret_key.span()));
+  VIGIL_RETURN_IF_ERROR(PutConfig(db_, "transport_next_signature", sig));
+  VIGIL_RETURN_IF_ERROR(txn.Commit());
+  Audit(NowMs(), "rotate-transport-key", "announced " + crypto::Fingerprint("vigil/relay", next.public_key));
+  return Rotation{next.public_key, sig};
+}
+
+StatusOr<std::optional<RelayStore::Rotation>> RelayStore::PendingRotation() {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+      "SELECT (SELECT value FROM config WHERE key = 'transport_next_public'), "
+      "(SELECT value FROM config WHERE key = 'transport_next_signature')"));
+  VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row || st.ColumnIsNull(0) || st.ColumnIsNull(1)) return std::optional<Rotation>();
+  return std::optional<Rotation>(Rotation{st.ColumnBlob(0), st.ColumnBlob(1)});
+}
+
+Status RelayStore::CommitTransportKey() {
+  VIGIL_ASSIGN_OR_RETURN(auto pending, PendingRotation());
+  if (!pending) return Status::FailedPrecondition("no transport key rotation was announced; run without --commit first");
+  VIGIL_ASSIGN_OR_RETURN(crypto::SecretBytes next_secret, GetConfig(db_, "transport_next_secret"));
+  VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
+  VIGIL_RETURN_IF_ERROR(PutConfig(db_, "transport_public", pending->next_public));
+  VIGIL_RETURN_IF_ERROR(PutConfig(db_, "transport_secret", next_secret.span()));
+  VIGIL_RETURN_IF_ERROR(db_.Exec(
+      "DELETE FROM config WHERE key IN ('transport_next_public', 'transport_next_secret', "
+      "'transport_next_signature')"));
+  VIGIL_RETURN_IF_ERROR(txn.Commit());
+  Audit(NowMs(), "rotate-transport-key", "committed " + crypto::Fingerprint("vigil/relay", pending->next_public));
+  return Status::Ok();
+}
+
 // --- invites ---
 
 StatusOr<crypto::SecretBytes> RelayStore::CreateInvite(const std::string& role,

@@ -77,6 +77,17 @@ class RelayStore {
                                           const crypto::SecretBytes& key);
 
   StatusOr<RelayKeys> LoadKeys();
+
+  // Transport-key rotation. Announce: a next CURVE key, signed by the relay
+  // signing key, served to clients in Ping. Commit: the next key becomes the
+  // current one (takes effect when serve restarts).
+  struct Rotation {
+    Bytes next_public;
+    Bytes signature;
+  };
+  StatusOr<Rotation> AnnounceTransportKey();
+  StatusOr<std::optional<Rotation>> PendingRotation();
+  Status CommitTransportKey();
   const crypto::SecretBytes& store_key() const { return key_; }
   storage::Db& db() { return db_; }
 

@@ -31,8 +31,16 @@ struct Principal {
 };
 
 // ZAP: admit active enrolled devices and holders of a live invite.
-void RunZap(net::ZapHandler& zap, RelayStore& store, const std::atomic<bool>& stop) {
-  auto auth = [&store](const net::ZapRequest& req) -> std::optional<std::string> {
+// `connections` mirrors the ROUTER's count of open TCP connections (the
+// router loop copies it after every poll).
+void RunZap(net::ZapHandler& zap, RelayStore& store, const std::atomic<bool>& stop,
+            const std::atomic<int>& connections, int max_connections) {
+  auto auth = [&store, &connections, max_connections](const net::ZapRequest& req) -> std::optional<std::string> {
+    // The connection being authenticated is already counted.
+    if (connections.load() > max_connections) {
+      log::Warn("zap_refused", {{"reason", "connection limit"}});
+      return std::nullopt;
+    }
     auto dev = store.FindDeviceByTransportKey(req.client_key);
     if (!dev.ok()) {
       log::Error("zap_store_error", {{"error", dev.status().message()}});
@@ -161,9 +169,15 @@ class Handler {
       }
       case v1::Request::kDirectory:
         return Directory(req.directory(), resp);
-      case v1::Request::kPing:
+      case v1::Request::kPing: {
         resp->mutable_ping()->set_relay_time_ms(NowMs());
+        VIGIL_ASSIGN_OR_RETURN(auto rotation, store_.PendingRotation());
+        if (rotation) {
+          resp->mutable_ping()->set_next_transport_key(ToString(rotation->next_public));
+          resp->mutable_ping()->set_rotation_signature(ToString(rotation->signature));
+        }
         return Status::Ok();
+      }
       case v1::Request::kCreateInvite:
         return CreateInvite(dev, req.create_invite(), resp);
       case v1::Request::kPutChunk: {
@@ -330,7 +344,8 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
   VIGIL_ASSIGN_OR_RETURN(auto zap, net::ZapHandler::Bind(ctx));
   VIGIL_ASSIGN_OR_RETURN(RelayStore zap_store, RelayStore::OpenWithKey(options.data_dir, store.store_key()));
   std::atomic<bool> zap_stop{false};
-  std::thread zap_thread([&] { RunZap(*zap, zap_store, zap_stop); });
+  std::atomic<int> connections{0};
+  std::thread zap_thread([&] { RunZap(*zap, zap_store, zap_stop, connections, options.max_connections); });
   struct Joiner {
     std::atomic<bool>& flag;
     std::thread& t;
@@ -364,6 +379,7 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
       }
       store.SetRuntime("heartbeat_ms", now).IgnoreError();
       store.SetRuntime("connected_devices", connected).IgnoreError();
+      store.SetRuntime("open_connections", sock->connections().load()).IgnoreError();
     }
     // Retention cap: nothing stays longer than the configured time, acked or not.
     if (int64_t now = NowMs(); now >= next_purge) {
@@ -376,6 +392,7 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
       }
     }
     VIGIL_ASSIGN_OR_RETURN(bool ready, sock->Poll(250));
+    connections.store(sock->connections().load());
     if (!ready) continue;
     std::vector<net::Incoming> batch;
     while (static_cast<int>(batch.size()) < options.max_batch) {

@@ -33,6 +33,8 @@ struct ServerOptions {
   // Below this much free disk, new sends and uploads are refused (fetch and
   // ack keep working so mailboxes can drain).
   int64_t min_free_disk_bytes = 256LL * 1024 * 1024;
+  // New handshakes are refused beyond this many open connections.
+  int max_connections = 2000;
 };
 
 // Serves until `stop` is set. Returns OK on a clean stop; an error when the

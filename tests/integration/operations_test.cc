@@ -259,3 +259,85 @@ TEST_F(LimitsTest, ARequestFloodIsRateLimitedAndTheRelayKeepsServing) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+class RotationTest : public TeamTest {};
+
+TEST_F(RotationTest, PinnedClientsMoveToAnAnnouncedTransportKeyWithoutReEnrolling) {
+  auto cora = Member("coordinator", "Cora", "cora pass");
+  auto vic = Member("volunteer", "Vic", "vic pass");
+  std::string old_fp = relay_->fingerprint();
+  CommandResult r = relay_->Relay({"rotate-transport-key"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string new_fp = r.out.substr(0, r.out.find('\n'));
+  ASSERT_NE(new_fp, old_fp);
+  // Both learn the signed announcement at their next sync.
+  ASSERT_EQ(cora->Run({"sync"}).exit_code, 0);
+  ASSERT_EQ(vic->Run({"sync"}).exit_code, 0);
+  ASSERT_TRUE(relay_->Stop().ok());
+  r = relay_->Relay({"rotate-transport-key", "--commit"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(relay_->Restart().ok());
+  // Vic sends with the new key; Cora receives; both now pin the new key.
+  r = vic->Run({"send", "--to", "Cora", "--text", "after rotation"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("queued"), std::string::npos) << r.err;
+  ASSERT_EQ(cora->Run({"sync"}).exit_code, 0);
+  EXPECT_NE(cora->Run({"inbox", "--json"}).out.find("after rotation"), std::string::npos);
+  r = cora->Run({"status", "--json"});
+  EXPECT_NE(r.out.find(new_fp), std::string::npos) << r.out;
+}
+
+TEST_F(RotationTest, AnUnsignedKeyAnnouncementIsIgnored) {
+  auto cora = Member("coordinator", "Cora", "cora pass");
+  // Tamper with the stored signature: clients must refuse the announcement.
+  ASSERT_EQ(relay_->Relay({"rotate-transport-key"}).exit_code, 0);
+  ASSERT_TRUE(relay_->Stop().ok());
+  {
+    auto store = relay::RelayStore::Open(relay_->data_dir(), AsBytes(testing::RelayFixture::kPassphrase));
+    ASSERT_TRUE(store.ok());
+    auto st = store->db().Prepare("UPDATE config SET value = ? WHERE key = 'transport_next_signature'");
+    st->BindBlob(1, Bytes(64, 7));
+    ASSERT_TRUE(st->Run().ok());
+  }
+  ASSERT_TRUE(relay_->Restart().ok());
+  CommandResult r = cora->Run({"sync"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("not signed by the relay key pinned at enrollment"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+TEST_F(LimitsTest, NewHandshakesAreRefusedAtTheConnectionLimit) {
+  StartRelay({"--max-connections", "3"});
+  auto cora = Member("coordinator", "Cora");
+  auto cl = client::Client::Open(cora->home(), AsBytes(cora->passphrase()));
+  ASSERT_TRUE(cl.ok());
+  auto t = (*cl)->Transport();
+  cl->reset();
+  net::Context ctx;
+  std::vector<std::unique_ptr<net::ClientConnection>> held;
+  for (int i = 0; i < 3; ++i) {
+    auto c = net::ClientConnection::Connect(ctx, t->endpoint, t->relay_public, t->transport_public,
+                                            t->transport_secret);
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE((*c)->WaitConnected(5000)) << "connection " << i;
+    held.push_back(std::move(*c));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // the relay counts them
+  CommandResult r = cora->Run({"status", "--json"});
+  EXPECT_EQ(r.exit_code, 4) << "a fourth connection is refused: " << r.out << r.err;
+  held.clear();
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  r = cora->Run({"status", "--json"});
+  EXPECT_EQ(r.exit_code, 0) << "served again once connections close: " << r.out << r.err;
+}
+
+}  // namespace
+}  // namespace vigil

@@ -8,6 +8,7 @@
 #ifndef VIGIL_NET_H_
 #define VIGIL_NET_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -97,6 +98,9 @@ class ServerSocket {
   // re-requested).
   Status Send(ByteSpan routing_id, ByteSpan body);
   std::string endpoint() const;
+  // Open TCP connections (accepted and not yet disconnected), from the
+  // socket monitor; updated by Poll(). Safe to read from any thread.
+  const std::atomic<int>& connections() const;
 
  private:
   struct Impl;
