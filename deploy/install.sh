@@ -22,7 +22,10 @@ install -m 0755 "$BUILD_DIR/bin/vigil-relay" "$BUILD_DIR/bin/vigil" "$DESTDIR/us
 install -m 0644 deploy/systemd/vigil-relay.service "$DESTDIR/etc/systemd/system/vigil-relay.service"
 install -m 0644 docs/OPERATIONS.md "$DESTDIR/usr/local/share/doc/vigil/OPERATIONS.md"
 install -d -m 0750 "$DESTDIR/etc/vigil-relay"
-install -m 0640 deploy/vigil-relay.conf.example "$DESTDIR/etc/vigil-relay/vigil-relay.conf.example"
+install -m 0644 deploy/vigil-relay.conf.example "$DESTDIR/etc/vigil-relay/vigil-relay.conf.example"
+if [ ! -e "$DESTDIR/etc/vigil-relay/vigil-relay.conf" ]; then
+  install -m 0644 deploy/vigil-relay.conf.example "$DESTDIR/etc/vigil-relay/vigil-relay.conf"
+fi
 install -d -m 0700 "$DESTDIR/var/lib/vigil-relay"
 
 if [ -z "$DESTDIR" ]; then

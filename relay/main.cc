@@ -13,7 +13,7 @@ constexpr char kUsage[] =
     "usage: vigil-relay COMMAND --data DIR [options]\n"
     "commands:\n"
     "  init     --data DIR [--listen tcp://HOST:PORT]   create a relay store; prints its fingerprint\n"
-    "  serve    --data DIR [--log-level LEVEL] [--retention 30d] [--mailbox-quota-mb 256]\n"
+    "  serve    --data DIR [--config FILE] [--log-level LEVEL] [--retention 30d] [--mailbox-quota-mb 256]\n"
     "           [--rate-limit 500] [--min-free-disk-mb 256] [--max-connections 2000]   run the relay\n"
     "  invite   --data DIR --role ROLE --name NAME [--expires 72h]   print a one-time invite code\n"
     "  members  --data DIR [--json]                     list members and devices\n"

@@ -358,6 +358,11 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
   log::Info("listening", {{"endpoint", sock->endpoint()},
                           {"relay", crypto::Fingerprint("vigil/relay", keys.transport_public)}});
 
+  log::Debug("settings", {{"retention_s", std::to_string(options.retention_ms / 1000)},
+                          {"mailbox_quota_mb", std::to_string(options.mailbox_quota_bytes >> 20)},
+                          {"rate_limit_per_s", std::to_string(static_cast<int64_t>(options.rate_limit_per_s))},
+                          {"min_free_disk_mb", std::to_string(options.min_free_disk_bytes >> 20)},
+                          {"max_connections", std::to_string(options.max_connections)}});
   Handler handler(store, keys, options);
   std::map<Bytes, Bytes> routes;  // device id -> routing id, for push notices only
 

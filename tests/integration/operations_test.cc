@@ -126,14 +126,19 @@ TEST_F(OperationsTest, ExportStateShowsWhatTheRelayHoldsAndNoContent) {
   CommandResult r = cora->Run({"visit", "assign", "--volunteer", "Vic", "--detainee", "D. Example",
                                "--facility", "Theo Lacy Facility", "--at", "2026-12-01T10:00-08:00"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string visit = r.out.substr(0, r.out.find('\n'));
   ASSERT_EQ(vic->Run({"send", "--to", "Cora", "--text", "message text canary"}).exit_code, 0);
+  ASSERT_EQ(vic->Run({"sync"}).exit_code, 0);
+  r = vic->Run({"note", "add", "--visit", visit, "--text", "note text canary"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   r = relay_->Relay({"export-state"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* want : {"\"members\"", "\"Cora\"", "\"Vic\"", "\"mailboxes\"", "\"audit\"",
                            "\"invites\"", "\"fingerprint\""}) {
     EXPECT_NE(r.out.find(want), std::string::npos) << want;
   }
-  for (const char* secret : {"D. Example", "Theo Lacy", "message text canary", "vigil-invite-1."}) {
+  for (const char* secret : {"D. Example", "Theo Lacy", "message text canary", "note text canary",
+                             "vigil-invite-1."}) {
     EXPECT_EQ(r.out.find(secret), std::string::npos) << secret;
   }
 }
@@ -337,6 +342,35 @@ TEST_F(LimitsTest, NewHandshakesAreRefusedAtTheConnectionLimit) {
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
   r = cora->Run({"status", "--json"});
   EXPECT_EQ(r.exit_code, 0) << "served again once connections close: " << r.out << r.err;
+}
+
+}  // namespace
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+TEST_F(LimitsTest, TheConfigFileSetsLimitsAndRejectsUnknownSettings) {
+  std::string conf = dir_.Sub("relay.conf");
+  ASSERT_TRUE(testing::WriteFile(conf, "# test\nmailbox_quota_mb = 1   # tiny\nlog_level = debug\n"));
+  StartRelay({"--config", conf});
+  auto cora = Member("coordinator", "Cora");
+  auto vic = Member("volunteer", "Vic");
+  std::string big = "MSG-START" + std::string(600 * 1024, 'x');
+  std::string path = dir_.Sub("big.txt");
+  ASSERT_TRUE(testing::WriteFile(path, big));
+  ASSERT_EQ(vic->Run({"send", "--to", "Cora", "--file", path}).exit_code, 0);
+  CommandResult r = vic->Run({"send", "--to", "Cora", "--file", path});
+  EXPECT_NE(r.err.find("queued"), std::string::npos) << "quota from the file applies: " << r.err;
+  EXPECT_NE(relay_->process()->Stderr().find("level=debug"), std::string::npos);
+
+  std::string bad = dir_.Sub("bad.conf");
+  ASSERT_TRUE(testing::WriteFile(bad, "retention = 30d\nmailbox_qouta_mb = 5\n"));
+  r = testing::RunCommand({testing::BinPath("vigil-relay"), "serve", "--config", bad, "--data",
+                           relay_->data_dir()},
+                          {{"VIGIL_RELAY_PASSPHRASE", testing::RelayFixture::kPassphrase}});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("bad.conf:2: unknown setting 'mailbox_qouta_mb'"), std::string::npos) << r.err;
 }
 
 }  // namespace
