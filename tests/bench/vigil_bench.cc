@@ -270,11 +270,75 @@ std::pair<double, double> CryptoOpsPerSecond(int n) {
   return {n / Seconds(t0, t1), n / Seconds(t1, t2)};
 }
 
+// --- sync: a team device receiving and verifying N notes ---
+
+struct SyncRun {
+  double seconds = 0;
+  int received = 0;
+  std::string error;
+};
+
+SyncRun RunSync(int notes) {
+  SyncRun out;
+  testing::TempDir dir;
+  testing::RelayFixture relay(dir);
+  relay.set_serve_args({"--rate-limit", "1000000"});
+  if (Status s = relay.Start(); !s.ok()) {
+    out.error = s.ToString();
+    return out;
+  }
+  auto make = [&](const std::string& role, const std::string& name) -> std::unique_ptr<client::Client> {
+    auto c = client::Client::Init(dir.Sub(name), AsBytes("bench pass"));
+    if (!c.ok() || !(*c)->Join(relay.Invite(role, name)).ok()) return nullptr;
+    return std::move(*c);
+  };
+  auto cora = make("coordinator", "Cora");
+  auto vic = make("volunteer", "Vic");
+  auto lee = make("legal", "Lee");
+  if (!cora || !vic || !lee) {
+    out.error = "cannot enroll bench members";
+    return out;
+  }
+  client::Client::AssignRequest req;
+  req.volunteers = {"Vic"};
+  req.legal = {"Lee"};
+  req.detainee = "D. Example";
+  req.facility = "Facility";
+  req.at = "2026-12-01T10:00-08:00";
+  auto visit = cora->AssignVisit(req);
+  if (!visit.ok() || !vic->Sync().ok() || !lee->Sync().ok()) {
+    out.error = "cannot set up the visit";
+    return out;
+  }
+  // Vic writes the notes (each is signed, chained and queued), then delivers.
+  for (int i = 0; i < notes; ++i) {
+    if (!vic->AddNote(*visit, "note " + std::to_string(i) + std::string(900, 'n')).ok()) {
+      out.error = "cannot write notes";
+      return out;
+    }
+  }
+  if (!vic->Sync().ok()) {
+    out.error = "cannot deliver notes";
+    return out;
+  }
+  // The measured part: Lee's device fetches, verifies and stores them all.
+  auto start = Clock::now();
+  auto r = lee->Sync();
+  out.seconds = Seconds(start, Clock::now());
+  if (!r.ok()) {
+    out.error = r.status().ToString();
+    return out;
+  }
+  out.received = r->received;
+  relay.Stop().IgnoreError();
+  return out;
+}
+
 int Main(int argc, char** argv) {
   if (!crypto::InitCrypto().ok()) return 1;
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
-    std::cerr << "usage: vigil-bench relay|crypto [--json] [--messages N]" << std::endl;
+    std::cerr << "usage: vigil-bench relay|sync|crypto [--json] [--messages N] [--notes N]" << std::endl;
     return 2;
   }
   int messages = 40000;
@@ -302,6 +366,24 @@ int Main(int argc, char** argv) {
     j.Key("p50_us").Int(static_cast<int64_t>(r.p50_ms * 1000));
     j.Key("p99_us").Int(static_cast<int64_t>(r.p99_ms * 1000));
     j.Key("relay_peak_rss_mb").Int(static_cast<int64_t>(r.peak_rss_mb));
+    j.EndObject();
+  } else if (args[0] == "sync") {
+    int notes = 10000;
+    for (size_t i = 1; i + 1 < args.size(); ++i) {
+      if (args[i] == "--notes") notes = std::max(10, std::atoi(args[i + 1].c_str()));
+    }
+    SyncRun r = RunSync(notes);
+    if (!r.error.empty()) {
+      std::cerr << "vigil-bench: " << r.error << std::endl;
+      return 1;
+    }
+    j.BeginObject();
+    j.Key("notes").Int(notes);
+    j.Key("received_and_verified").Int(r.received);
+    char secs[32];
+    std::snprintf(secs, sizeof secs, "%.2f", r.seconds);
+    j.Key("sync_seconds").String(secs);
+    j.Key("notes_per_s").Int(r.seconds > 0 ? static_cast<int64_t>(r.received / r.seconds) : 0);
     j.EndObject();
   } else if (args[0] == "crypto") {
     auto [seal, open] = CryptoOpsPerSecond(20000);
