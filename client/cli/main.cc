@@ -38,11 +38,6 @@ constexpr char kUsage[] =
 
 namespace {
 int Main(int argc, char** argv) {
-  vigil::cli::DisableCoreDumps();
-  if (!vigil::crypto::InitCrypto().ok()) {
-    std::cerr << "vigil: cannot initialise libsodium" << std::endl;
-    return 1;
-  }
   std::vector<std::string> args(argv + 1, argv + argc);
   // Global options before the command.
   std::string home;
@@ -90,15 +85,4 @@ int Main(int argc, char** argv) {
 
 }  // namespace
 
-// The outer edge: nothing below throws on purpose, but a library (cppzmq,
-// protobuf, the standard library on allocation failure) might.
-int main(int argc, char** argv) {
-  try {
-    return Main(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "vigil: internal error: " << e.what() << std::endl;
-  } catch (...) {
-    std::cerr << "vigil: internal error" << std::endl;
-  }
-  return 1;
-}
+int main(int argc, char** argv) { return vigil::cli::RunProgram("vigil", Main, argc, argv); }

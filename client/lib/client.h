@@ -281,6 +281,9 @@ class Client {
                             SyncResult* result);
   Status RecheckPending(SyncResult* result);
   StatusOr<std::vector<std::string>> VisitRecipients(const std::string& visit_id_hex);
+  // Queues a signed record for the visit's team, in the caller's transaction.
+  Status EnqueueRecord(const std::string& visit_hex, const std::string& me,
+                       const store::v1::SignedObject& obj, bool is_note, int64_t now);
   StatusOr<NoteVersionInfo> WriteNoteVersion(ByteSpan note_id, const std::string& visit_hex,
                                              uint32_t number, ByteSpan prev_hash,
                                              const std::string& text,

@@ -322,6 +322,18 @@ StatusOr<std::string> Client::ResolveNoteId(const std::string& id) {
   return MatchPrefix(ids, id, "note");
 }
 
+Status Client::EnqueueRecord(const std::string& visit_hex, const std::string& me,
+                             const sv1::SignedObject& obj, bool is_note, int64_t now) {
+  VIGIL_ASSIGN_OR_RETURN(auto recipients, VisitRecipients(visit_hex));
+  sv1::Payload p;
+  p.set_version(1);
+  p.set_message_id(ToString(crypto::RandomBytes(16)));
+  p.set_from_name(me);
+  p.set_sent_at_ms(now);
+  *(is_note ? p.mutable_note_version() : p.mutable_visit_event()) = obj;
+  return Enqueue(recipients, p, now);
+}
+
 StatusOr<std::vector<std::string>> Client::VisitRecipients(const std::string& visit_hex) {
   VIGIL_ASSIGN_OR_RETURN(Bytes vid, HexDecode(visit_hex));
   VIGIL_ASSIGN_OR_RETURN(auto assign, LoadAssign(db_, vid));
@@ -394,14 +406,7 @@ StatusOr<std::string> Client::AssignVisit(const AssignRequest& req) {
   {
     VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
     VIGIL_RETURN_IF_ERROR(InsertEventRow(db_, e, obj, Verdict::Ok(), now));
-    VIGIL_ASSIGN_OR_RETURN(auto recipients, VisitRecipients(HexEncode(visit_id)));
-    sv1::Payload p;
-    p.set_version(1);
-    p.set_message_id(ToString(crypto::RandomBytes(16)));
-    p.set_from_name(me);
-    p.set_sent_at_ms(now);
-    *p.mutable_visit_event() = obj;
-    VIGIL_RETURN_IF_ERROR(Enqueue(recipients, p, now));
+    VIGIL_RETURN_IF_ERROR(EnqueueRecord(HexEncode(visit_id), me, obj, /*is_note=*/false, now));
     VIGIL_RETURN_IF_ERROR(txn.Commit());
   }
   bool delivered = false;
@@ -438,14 +443,7 @@ Status Client::VisitAction(const std::string& visit_id, sv1::VisitEventKind kind
   {
     VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
     VIGIL_RETURN_IF_ERROR(InsertEventRow(db_, e, obj, Verdict::Ok(), now));
-    VIGIL_ASSIGN_OR_RETURN(auto recipients, VisitRecipients(vid_hex));
-    sv1::Payload p;
-    p.set_version(1);
-    p.set_message_id(ToString(crypto::RandomBytes(16)));
-    p.set_from_name(me);
-    p.set_sent_at_ms(now);
-    *p.mutable_visit_event() = obj;
-    VIGIL_RETURN_IF_ERROR(Enqueue(recipients, p, now));
+    VIGIL_RETURN_IF_ERROR(EnqueueRecord(vid_hex, me, obj, /*is_note=*/false, now));
     VIGIL_RETURN_IF_ERROR(txn.Commit());
   }
   bool delivered = false;
@@ -638,14 +636,7 @@ StatusOr<NoteVersionInfo> Client::WriteNoteVersion(ByteSpan note_id, const std::
     std::string seq = std::to_string(v.device_seq());
     VIGIL_RETURN_IF_ERROR(PutConfig(db_, "note_seq", AsBytes(seq)));
     VIGIL_RETURN_IF_ERROR(PutConfig(db_, "note_last_hash", pn.hash));
-    VIGIL_ASSIGN_OR_RETURN(auto recipients, VisitRecipients(visit_hex));
-    sv1::Payload p;
-    p.set_version(1);
-    p.set_message_id(ToString(crypto::RandomBytes(16)));
-    p.set_from_name(me);
-    p.set_sent_at_ms(now);
-    *p.mutable_note_version() = obj;
-    VIGIL_RETURN_IF_ERROR(Enqueue(recipients, p, now));
+    VIGIL_RETURN_IF_ERROR(EnqueueRecord(visit_hex, me, obj, /*is_note=*/true, now));
     VIGIL_RETURN_IF_ERROR(txn.Commit());
     info.hash = HexEncode(pn.hash);
     info.number = static_cast<int>(number);

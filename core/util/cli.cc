@@ -189,6 +189,22 @@ int ExitCodeFor(const Status& status) {
   }
 }
 
+int RunProgram(const char* program, int (*main_fn)(int, char**), int argc, char** argv) {
+  DisableCoreDumps();
+  if (!crypto::InitCrypto().ok()) {
+    std::cerr << program << ": cannot initialise libsodium" << std::endl;
+    return 1;
+  }
+  try {
+    return main_fn(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << program << ": internal error: " << e.what() << std::endl;
+  } catch (...) {
+    std::cerr << program << ": internal error" << std::endl;
+  }
+  return 1;
+}
+
 void DisableCoreDumps() {
   struct rlimit rl = {0, 0};
   setrlimit(RLIMIT_CORE, &rl);

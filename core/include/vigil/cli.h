@@ -65,6 +65,11 @@ inline constexpr int kExitAuth = 3;      // wrong passphrase / not authorised
 inline constexpr int kExitUnavailable = 4;  // relay unreachable
 int ExitCodeFor(const Status& status);
 
+// The outer edge of both programs: disables core dumps, initialises
+// libsodium, and runs `main_fn`, turning any exception a library might throw
+// (cppzmq, protobuf, allocation failure) into one line on stderr and exit 1.
+int RunProgram(const char* program, int (*main_fn)(int, char**), int argc, char** argv);
+
 // Disables core dumps for this process (RLIMIT_CORE = 0, PR_SET_DUMPABLE 0)
 // so that secrets in memory never reach a core file.
 void DisableCoreDumps();
