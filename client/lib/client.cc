@@ -124,7 +124,8 @@ Client::~Client() {
 }
 
 StatusOr<std::unique_ptr<Client>> Client::Init(const std::string& home, ByteSpan passphrase) {
-  auto db_or = storage::CreateStore(home, kStoreName, passphrase);
+  crypto::SecretBytes store_key;
+  auto db_or = storage::CreateStore(home, kStoreName, passphrase, crypto::DefaultArgon2Params(), &store_key);
   if (!db_or.ok()) {
     if (db_or.status().code() == Code::kAlreadyExists) {
       return Status::AlreadyExists("a Vigil device store already exists in " + home);
@@ -133,8 +134,6 @@ StatusOr<std::unique_ptr<Client>> Client::Init(const std::string& home, ByteSpan
   }
   storage::Db db = std::move(db_or).value();
   VIGIL_RETURN_IF_ERROR(db.Migrate(kMigrations));
-  VIGIL_ASSIGN_OR_RETURN(crypto::SecretBytes store_key,
-                         storage::UnlockKeyHeader(home + "/" + kStoreName + ".key", passphrase));
   crypto::SigningKeyPair identity = crypto::GenerateSigningKeyPair();
   crypto::SigningKeyPair signing = crypto::GenerateSigningKeyPair();
   crypto::DhKeyPair dh = crypto::GenerateDhKeyPair();

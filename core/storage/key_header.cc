@@ -344,7 +344,7 @@ StatusOr<Db> CreateStore(const std::string& dir, std::string_view name, ByteSpan
 }
 
 StatusOr<Db> CreateStore(const std::string& dir, std::string_view name, ByteSpan passphrase,
-                         const crypto::Argon2Params& params) {
+                         const crypto::Argon2Params& params, crypto::SecretBytes* key_out) {
   VIGIL_RETURN_IF_ERROR(CheckStoreName(name));
   VIGIL_RETURN_IF_ERROR(EnsureDirectory(dir));
   const std::string base = StoreBase(dir, name);
@@ -378,6 +378,8 @@ StatusOr<Db> CreateStore(const std::string& dir, std::string_view name, ByteSpan
     for (const char* suffix : {".db", ".db-journal", ".db-wal", ".db-shm", ".key"}) {
       unlink((base + suffix).c_str());
     }
+  } else if (key_out != nullptr) {
+    *key_out = std::move(key);
   }
   return db;
 }

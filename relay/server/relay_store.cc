@@ -139,7 +139,8 @@ Status CheckMemberName(std::string_view name) {
 StatusOr<RelayStore> RelayStore::Create(const std::string& data_dir, ByteSpan passphrase,
                                         const std::string& listen) {
   VIGIL_RETURN_IF_ERROR(identity::CheckEndpoint(listen, false));
-  auto db_or = storage::CreateStore(data_dir, kStoreName, passphrase);
+  crypto::SecretBytes key;
+  auto db_or = storage::CreateStore(data_dir, kStoreName, passphrase, crypto::DefaultArgon2Params(), &key);
   if (!db_or.ok()) {
     if (db_or.status().code() == Code::kAlreadyExists) {
       return Status::AlreadyExists("a relay store already exists in " + data_dir);
@@ -148,9 +149,6 @@ StatusOr<RelayStore> RelayStore::Create(const std::string& data_dir, ByteSpan pa
   }
   storage::Db db = std::move(db_or).value();
   VIGIL_RETURN_IF_ERROR(db.Migrate(kMigrations));
-  // The key was just unwrapped by CreateStore; unwrap again for our copy.
-  VIGIL_ASSIGN_OR_RETURN(crypto::SecretBytes key,
-                         storage::UnlockKeyHeader(data_dir + "/" + kStoreName + ".key", passphrase));
   crypto::DhKeyPair transport = crypto::GenerateDhKeyPair();
   crypto::SigningKeyPair signing = crypto::GenerateSigningKeyPair();
   VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db));

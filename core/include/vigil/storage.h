@@ -170,9 +170,12 @@ StatusOr<Db> OpenStore(const std::string& dir, std::string_view name,
 // Creates <dir>/<name>.key and <dir>/<name>.db. AlreadyExists if either exists.
 StatusOr<Db> CreateStore(const std::string& dir, std::string_view name,
                          ByteSpan passphrase);
-// Same with explicit Argon2 parameters for the key header (tests, benchmarks).
+// Same with explicit Argon2 parameters for the key header (tests, benchmarks),
+// and optionally handing back the new store key (for callers that keep it,
+// e.g. to make encrypted backups) so that nobody runs Argon2id twice.
 StatusOr<Db> CreateStore(const std::string& dir, std::string_view name,
-                         ByteSpan passphrase, const crypto::Argon2Params& params);
+                         ByteSpan passphrase, const crypto::Argon2Params& params,
+                         crypto::SecretBytes* key_out = nullptr);
 
 }  // namespace vigil::storage
 
