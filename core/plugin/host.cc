@@ -478,6 +478,10 @@ StatusOr<std::unique_ptr<Host>> Host::Load(const HostOptions& options) {
     } else if (!p->open || !p->close || !p->stamp || !p->verify) {
       info.problem = "missing functions";
     }
+    if (info.problem.empty() && !options.only.empty() &&
+        std::find(options.only.begin(), options.only.end(), std::string(p->name)) == options.only.end()) {
+      continue;  // not asked for: neither listed nor opened
+    }
     if (info.problem.empty()) {
       info.name = p->name;
       for (const auto& other : host->instances_) {

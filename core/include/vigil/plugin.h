@@ -56,6 +56,7 @@ struct HostOptions {
   uint32_t network_timeout_ms = 10000;  // passed to plugins for one exchange
   ServicesFactory services;             // null: no signing key, no record store
   std::map<std::string, std::string> configs;  // plugin name -> config text
+  std::vector<std::string> only;        // load only plugins of these names (empty: all)
 };
 
 struct PluginInfo {

@@ -210,3 +210,20 @@ TEST(PluginHostLoadTest, RefusesWritableFilesAndSymlinks) {
 
 }  // namespace
 }  // namespace vigil::plugin
+
+namespace vigil::plugin {
+namespace {
+TEST(PluginHostLoadTest, OnlyLoadsTheNamedPlugins) {
+  HostOptions o;
+  o.dir = VIGIL_TEST_PLUGIN_DIR;
+  o.only = {"t-echo"};
+  auto h = Host::Load(o);
+  ASSERT_TRUE(h.ok());
+  EXPECT_TRUE((*h)->Has("t-echo"));
+  EXPECT_FALSE((*h)->Has("t-failing"));
+  for (const auto& i : (*h)->Plugins()) {
+    EXPECT_TRUE(i.name == "t-echo" || !i.ok) << i.name;
+  }
+}
+}  // namespace
+}  // namespace vigil::plugin
