@@ -28,6 +28,9 @@ namespace vigil::plugin {
 StatusOr<Bytes> Services::Sign(ByteSpan, Bytes*) {
   return Status::Unavailable("this host has no signing key for plugins");
 }
+StatusOr<Bytes> Services::PublicKey() {
+  return Status::Unavailable("this host has no signing key for plugins");
+}
 StatusOr<uint64_t> Services::Append(ByteSpan) {
   return Status::Unavailable("this host has no record store for plugins");
 }
@@ -108,7 +111,14 @@ void HostLog(void* ctx, int level, const char* message) {
 }
 int HostSign(void* ctx, const uint8_t* msg, size_t len, uint8_t sig[64], uint8_t pk[32]) {
   auto* c = static_cast<HostCtx*>(ctx);
-  if (!c->services || !msg || !sig) return VIGIL_TS_ERR_UNAVAILABLE;
+  if (!c->services) return VIGIL_TS_ERR_UNAVAILABLE;
+  if (!msg && len == 0) {
+    auto pub = c->services->PublicKey();
+    if (!pub.ok() || pub->size() != 32 || !pk) return VIGIL_TS_ERR_UNAVAILABLE;
+    memcpy(pk, pub->data(), 32);
+    return VIGIL_TS_OK;
+  }
+  if (!msg || !sig) return VIGIL_TS_ERR_INVALID;
   Bytes pub;
   auto s = c->services->Sign(ByteSpan(msg, len), &pub);
   if (!s.ok() || s->size() != 64 || pub.size() != 32) return VIGIL_TS_ERR_UNAVAILABLE;

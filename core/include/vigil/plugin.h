@@ -44,6 +44,7 @@ class Services {
   virtual ~Services() = default;
   // Ed25519 signature over `msg`; fills *public_key (32 bytes).
   virtual StatusOr<Bytes> Sign(ByteSpan msg, Bytes* public_key);
+  virtual StatusOr<Bytes> PublicKey();
   virtual StatusOr<uint64_t> Append(ByteSpan record);
   virtual StatusOr<uint64_t> Count();
   virtual StatusOr<Bytes> Get(uint64_t index);

@@ -86,8 +86,10 @@ typedef struct vigil_ts_host {
   uint32_t timeout_ms;
 
   /* Ed25519 signature by the host's long-term key over `msg` exactly as
-   * given; `public_key` receives the 32-byte key (may be NULL). Plugins
-   * must sign only messages that start with their own domain line. */
+   * given; `public_key` receives the 32-byte key (may be NULL). With
+   * msg == NULL and len == 0 nothing is signed and only `public_key` is
+   * filled. Plugins must sign only messages that start with their own
+   * domain line. */
   int (*sign)(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[VIGIL_TS_SIGNATURE_SIZE],
               uint8_t public_key[32]);
 
