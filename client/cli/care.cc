@@ -27,6 +27,7 @@ int CmdStatus(const Context& ctx, const ArgList& argv) {
     j.Key("pending_uploads").Int(s->pending_uploads);
     j.Key("last_sync_ms").Int(s->last_sync_ms);
     j.Key("log_alarm").Bool(s->log_alarm);
+    if (s->log_alarm) j.Key("log_alarm_reason").String(s->log_alarm_reason);
     j.Key("pending_timestamps").Int(s->pending_timestamps);
     if (!s->relay_error.empty()) j.Key("relay_error").String(s->relay_error);
     j.EndObject();
@@ -37,10 +38,14 @@ int CmdStatus(const Context& ctx, const ArgList& argv) {
               << "relay key:    " << s->relay_fingerprint << " (pinned at join)\n"
               << "outbox:       " << s->outbox << " queued, " << s->pending_uploads
               << " attachment chunks to upload\n"
+              << "timestamps:   " << s->pending_timestamps << " pending\n"
               << "last sync:    " << (s->last_sync_ms ? std::to_string((std::time(nullptr) * 1000 - s->last_sync_ms) / 1000) + " s ago" : "never")
               << std::endl;
   }
-  if (s->log_alarm) return 5;
+  if (s->log_alarm) {
+    std::cerr << "vigil: ALARM: " << s->log_alarm_reason << std::endl;
+    return 5;  // the relay's transparency log forked or shrank
+  }
   if (s->joined && !s->relay_reachable) return cli::kExitUnavailable;
   return 0;
 }

@@ -31,6 +31,9 @@ int CmdStatus(const Context& ctx, const ArgList& args);
 int CmdPassphrase(const Context& ctx, const ArgList& args);
 int CmdBackup(const Context& ctx, const ArgList& args);
 int CmdRestore(const Context& ctx, const ArgList& args);
+int CmdTsa(const Context& ctx, const ArgList& args);
+int CmdExport(const Context& ctx, const ArgList& args);
+int CmdVerify(const Context& ctx, const ArgList& args);
 
 // Reads the passphrase and opens the device store in ctx.home.
 StatusOr<std::unique_ptr<client::Client>> OpenClient(const Context& ctx, const cli::Args& args);

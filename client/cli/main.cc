@@ -26,6 +26,10 @@ constexpr char kUsage[] =
     "  note attachment NOTE [--version N] [--index I] --out FILE     save an attachment\n"
     "  note amend NOTE (--text T | --file F)             a new signed version\n"
     "  note list [--visit ID] [--json] | note show NOTE [--json]\n"
+    "  note stamp NOTE [--plugin notary|tlog|rfc3161]   timestamp every version (default: all)\n"
+    "  tsa add URL --ca CA.pem | tsa list   RFC 3161 time-stamping authorities to use\n"
+    "  export NOTE|--visit ID --out DIR     evidence bundle anyone can check (VERIFY.md)\n"
+    "  verify DIR                   check an evidence bundle; exit 0 only if every claim holds\n"
     "  status [--json]              relay reachable, pinned key, outbox, last sync\n"
     "  passphrase                   change the passphrase (new one from VIGIL_NEW_PASSPHRASE,\n"
     "                               --new-passphrase-file or a prompt)\n"
@@ -79,6 +83,9 @@ int Main(int argc, char** argv) {
   if (cmd == "passphrase") return CmdPassphrase(ctx, args);
   if (cmd == "backup") return CmdBackup(ctx, args);
   if (cmd == "restore") return CmdRestore(ctx, args);
+  if (cmd == "tsa") return CmdTsa(ctx, args);
+  if (cmd == "export") return CmdExport(ctx, args);
+  if (cmd == "verify") return CmdVerify(ctx, args);
   std::cerr << "vigil: unknown command '" << cmd << "'; run vigil --help" << std::endl;
   return 2;
 }

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "client/cli/commands.h"
+#include "client/lib/bundle.h"
 #include "vigil/json.h"
 
 namespace vigil::cli_client {
@@ -112,7 +113,22 @@ void WriteNote(json::Writer& j, const client::NoteInfo& n) {
     j.Key("source").String("received by this device");
     j.Key("time").String(Iso(v.received_at_ms));
     j.EndObject();
+    // Independent anchors over the version's salted commitment; re-verified
+    // each time they are shown.
+    for (const auto& a : v.anchors) {
+      j.BeginObject();
+      j.Key("source").String(a.source);
+      j.Key("plugin").String(a.plugin);
+      j.Key("status").String(a.status);
+      if (a.status == "ok") j.Key("time").String(Iso(a.time_ms));
+      if (!a.problem.empty()) j.Key("problem").String(a.problem);
+      j.EndObject();
+    }
     j.EndArray();
+    if (!v.commitment.empty()) j.Key("commitment_sha256").String(v.commitment);
+    int pending = 0;
+    for (const auto& a : v.anchors) pending += a.status == "pending";
+    j.Key("pending_anchors").Int(pending);
     j.EndObject();
   }
   j.EndArray();
@@ -128,6 +144,11 @@ void PrintNoteText(const client::NoteInfo& n) {
               << "  signature " << (v.signature_valid ? "valid" : "INVALID")
               << (v.status == "ok" ? "" : "  [" + v.status + ": " + v.problem + "]") << "\n"
               << "    " << v.text << "\n";
+    for (const auto& a : v.anchors) {
+      std::cout << "    timestamp " << a.source << ": "
+                << (a.status == "ok" ? Iso(a.time_ms) : a.status + (a.problem.empty() ? "" : " (" + a.problem + ")"))
+                << "\n";
+    }
   }
   for (const auto& p : n.problems) std::cout << "  PROBLEM: " << p << "\n";
 }
@@ -208,7 +229,7 @@ int CmdNote(const Context& ctx, const ArgList& argv) {
   std::string sub = argv[0];
   ArgList rest(argv.begin() + 1, argv.end());
   auto args = cli::Args::Parse(rest, {"visit", "text", "file", "attach", "version", "index", "out",
-                                      "passphrase-file"},
+                                      "passphrase-file", "plugin"},
                                {"json"});
   if (!args.ok()) return Fail(args.status());
   const auto& pos = args->positional();
@@ -284,6 +305,31 @@ int CmdNote(const Context& ctx, const ArgList& argv) {
     if (!out) return Fail(Status::Internal("cannot write " + *args->Get("out")));
     return 0;
   }
+  if (sub == "stamp") {
+    if (pos.size() != 1) {
+      return Fail(Status::InvalidArgument("usage: vigil note stamp NOTE_ID [--plugin notary|tlog|rfc3161]..."));
+    }
+    auto r = (*c)->StampNote(pos[0], args->GetAll("plugin"));
+    if (!r.ok()) return Fail(r.status());
+    if (args->Has("json")) {
+      json::Writer j(true);
+      j.BeginObject().Key("stamped").Int(r->stamped).Key("pending").Int(r->pending).Key("problems");
+      WriteNames(j, r->problems);
+      j.EndObject();
+      std::cout << j.Take() << std::endl;
+    } else {
+      std::cout << "stamped: " << r->stamped << ", pending: " << r->pending << "\n";
+      for (const auto& p : r->problems) std::cout << "  pending: " << p << "\n";
+    }
+    // Nothing could be stamped and something is still pending: say so in
+    // the exit code (it will be retried on the next sync).
+    if (r->stamped == 0 && r->pending > 0) {
+      std::cerr << "vigil: no timestamp could be obtained now; they stay pending and are retried on sync"
+                << std::endl;
+      return cli::kExitUnavailable;
+    }
+    return 0;
+  }
   if (sub == "show") {
     if (pos.size() != 1) return Fail(Status::InvalidArgument("usage: vigil note show NOTE_ID"));
     auto n = (*c)->ShowNote(pos[0]);
@@ -298,6 +344,88 @@ int CmdNote(const Context& ctx, const ArgList& argv) {
     return 0;
   }
   return Fail(Status::InvalidArgument("unknown note command '" + sub + "'"));
+}
+
+int CmdTsa(const Context& ctx, const ArgList& argv) {
+  if (argv.empty()) return Fail(Status::InvalidArgument("usage: vigil tsa add URL --ca FILE | vigil tsa list"));
+  std::string sub = argv[0];
+  ArgList rest(argv.begin() + 1, argv.end());
+  auto args = cli::Args::Parse(rest, {"ca", "passphrase-file"}, {"json"});
+  if (!args.ok()) return Fail(args.status());
+  auto c = OpenClient(ctx, *args);
+  if (!c.ok()) return Fail(c.status());
+  if (sub == "add") {
+    if (args->positional().size() != 1 || !args->Has("ca")) {
+      return Fail(Status::InvalidArgument("usage: vigil tsa add URL --ca CA_CERT.pem"));
+    }
+    Status s = (*c)->AddTsa(args->positional()[0], *args->Get("ca"));
+    if (!s.ok()) return Fail(s);
+    std::cout << "added " << args->positional()[0] << std::endl;
+    return 0;
+  }
+  if (sub == "list") {
+    auto l = (*c)->ListTsas();
+    if (!l.ok()) return Fail(l.status());
+    if (args->Has("json")) {
+      json::Writer j(true);
+      j.BeginArray();
+      for (const auto& t : *l) j.BeginObject().Key("url").String(t.url).Key("added_at").String(Iso(t.added_at_ms)).EndObject();
+      j.EndArray();
+      std::cout << j.Take() << std::endl;
+    } else {
+      for (const auto& t : *l) std::cout << t.url << "\n";
+    }
+    return 0;
+  }
+  return Fail(Status::InvalidArgument("unknown tsa command '" + sub + "'"));
+}
+
+}  // namespace vigil::cli_client
+
+namespace vigil::cli_client {
+
+int CmdExport(const Context& ctx, const ArgList& argv) {
+  auto args = cli::Args::Parse(argv, {"visit", "out", "passphrase-file"}, {"no-sync"});
+  if (!args.ok()) return Fail(args.status());
+  bool is_visit = args->Has("visit");
+  if (!args->Has("out") || (is_visit == (args->positional().size() == 1)) || args->positional().size() > 1) {
+    return Fail(Status::InvalidArgument("usage: vigil export NOTE_ID|--visit VISIT_ID --out DIR"));
+  }
+  auto c = OpenClient(ctx, *args);
+  if (!c.ok()) return Fail(c.status());
+  // Bring in the team's latest versions and timestamps first (best effort:
+  // offline, the bundle holds what this device has).
+  if (!args->Has("no-sync")) {
+    (*c)->set_timeout_ms(5000);
+    auto s = (*c)->Sync();
+    if (!s.ok()) std::cerr << "vigil: note: could not sync first (" << s.status().message() << "); exporting what this device holds" << std::endl;
+  }
+  std::string id = is_visit ? *args->Get("visit") : args->positional()[0];
+  Status s = (*c)->Export(id, is_visit, *args->Get("out"));
+  if (!s.ok()) return Fail(s);
+  std::cout << *args->Get("out") << std::endl;
+  return 0;
+}
+
+int CmdVerify(const Context&, const ArgList& argv) {
+  auto args = cli::Args::Parse(argv, {}, {"json"});
+  if (!args.ok()) return Fail(args.status());
+  if (args->positional().size() != 1) return Fail(Status::InvalidArgument("usage: vigil verify BUNDLE_DIR"));
+  auto r = client::VerifyBundle(args->positional()[0]);
+  if (!r.ok()) {
+    std::cerr << "vigil: verification FAILED: " << r.status().message() << std::endl;
+    return 1;
+  }
+  if (args->Has("json")) {
+    json::Writer j(true);
+    j.BeginObject().Key("verified").Bool(true).Key("checks");
+    WriteNames(j, r->lines);
+    j.EndObject();
+    std::cout << j.Take() << std::endl;
+  } else {
+    for (const auto& l : r->lines) std::cout << l << "\n";
+  }
+  return 0;
 }
 
 }  // namespace vigil::cli_client

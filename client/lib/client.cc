@@ -110,6 +110,26 @@ CREATE TABLE attachments(
   problem TEXT,
   PRIMARY KEY(note_hash, idx));
 )sql",
+    // Evidence: timestamps of note versions (pending until obtained or
+    // received from a teammate), and trusted RFC 3161 authorities.
+    R"sql(
+CREATE TABLE anchors(
+  version_hash BLOB NOT NULL,
+  source TEXT NOT NULL,
+  plugin TEXT NOT NULL,
+  token BLOB,
+  trust_anchor BLOB,
+  anchored_at INTEGER,
+  status TEXT NOT NULL,
+  problem TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY(version_hash, source));
+CREATE TABLE tsas(
+  url TEXT PRIMARY KEY,
+  ca_pem BLOB NOT NULL,
+  added_at INTEGER NOT NULL);
+)sql",
 };
 
 }  // namespace
@@ -341,10 +361,16 @@ StatusOr<Client::DeviceStatus> Client::GetStatus() {
   VIGIL_ASSIGN_OR_RETURN(auto last, GetConfig(db_, "last_sync_ms"));
   if (last) d.last_sync_ms = std::stoll(ToString(last->span()));
   for (auto [sql, out] : {std::pair<const char*, int*>{"SELECT count(*) FROM outbox", &d.outbox},
-                          {"SELECT count(*) FROM blob_outbox", &d.pending_uploads}}) {
+                          {"SELECT count(*) FROM blob_outbox", &d.pending_uploads},
+                          {"SELECT count(*) FROM anchors WHERE status != 'ok'", &d.pending_timestamps}}) {
     VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(sql));
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     *out = row ? static_cast<int>(st.ColumnInt64(0)) : 0;
+  }
+  VIGIL_ASSIGN_OR_RETURN(auto alarm, GetConfig(db_, "log_alarm"));
+  if (alarm) {
+    d.log_alarm = true;
+    d.log_alarm_reason = ToString(alarm->span());
   }
   if (d.joined) {
     auto conn = Connection();
@@ -794,10 +820,10 @@ Status Client::FetchAll(SyncResult* result) {
           VIGIL_RETURN_IF_ERROR(reject("payload is malformed or does not match its envelope"));
           continue;
         }
-        if (payload.has_visit_event() || payload.has_note_version()) {
-          Status rs = payload.has_visit_event()
-                          ? ReceiveVisitEvent(payload.visit_event(), sender_name, result)
-                          : ReceiveNoteVersion(payload.note_version(), sender_name, result);
+        if (payload.has_visit_event() || payload.has_note_version() || payload.has_anchor_receipt()) {
+          Status rs = payload.has_visit_event()    ? ReceiveVisitEvent(payload.visit_event(), sender_name, result)
+                      : payload.has_note_version() ? ReceiveNoteVersion(payload.note_version(), sender_name, result)
+                                                   : ReceiveAnchor(payload.anchor_receipt(), result);
           if (rs.code() == Code::kAlreadyExists) {
             ++result->duplicates;
           } else if (!rs.ok()) {
@@ -842,6 +868,10 @@ StatusOr<SyncResult> Client::Sync() {
   VIGIL_RETURN_IF_ERROR(RecheckPending(&result));
   VIGIL_RETURN_IF_ERROR(DownloadAttachments(&result));
   if (Status rot = LearnRelayRotation(); !rot.ok()) result.problems.push_back(rot.message());
+  // Evidence: retry pending timestamps, and check the relay's log still
+  // extends the checkpoint this device kept.
+  TryStamp(&result.problems);
+  if (Status lg = CheckLog(&result.problems); !lg.ok()) result.problems.push_back(lg.message());
   std::string now = std::to_string(NowMs());
   VIGIL_RETURN_IF_ERROR(PutConfig(db_, "last_sync_ms", AsBytes(now)));
   if (!flushed.ok()) return flushed.WithContext("some queued messages could not be sent");

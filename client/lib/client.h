@@ -22,6 +22,7 @@
 
 #include "vigil/bytes.h"
 #include "vigil/crypto.h"
+#include "vigil/evidence.h"
 #include "vigil/net.h"
 #include "vigil/status.h"
 #include "vigil/storage.h"
@@ -112,6 +113,15 @@ struct AttachmentInput {
 };
 inline constexpr size_t kMaxAttachmentSize = 25 * 1024 * 1024;
 
+// One timestamp of a note version.
+struct AnchorInfo {
+  std::string source;    // "notary" | "tlog" | "rfc3161 <url>"
+  std::string plugin;    // "notary" | "tlog" | "rfc3161"
+  std::string status;    // ok | pending | rejected
+  int64_t time_ms = 0;   // the time the anchor asserts (ok only)
+  std::string problem;   // why pending or rejected
+};
+
 struct NoteVersionInfo {
   std::string hash;  // hex SHA-256 of the signed body bytes
   int number = 0;
@@ -126,6 +136,20 @@ struct NoteVersionInfo {
   bool signature_valid = false;
   std::string status;   // ok | rejected | pending
   std::string problem;
+  std::string commitment;  // hex SHA-256 of the commitment text (what was stamped); empty if none
+  std::vector<AnchorInfo> anchors;
+};
+
+struct StampSummary {
+  int stamped = 0;   // new timestamps obtained and verified
+  int pending = 0;   // still waiting (anchor unreachable: retried on sync)
+  std::vector<std::string> problems;
+};
+
+struct TsaInfo {
+  std::string url;
+  std::string ca_subject;  // first certificate's subject line, as given
+  int64_t added_at_ms = 0;
 };
 
 struct NoteInfo {
@@ -188,6 +212,19 @@ class Client {
   StatusOr<std::vector<NoteInfo>> ListNotes(const std::optional<std::string>& visit_id);
   StatusOr<NoteInfo> ShowNote(const std::string& note_id);
 
+  // --- evidence (client/lib/evidence.cc, client/lib/bundle.cc) ---
+  // Stamps every version of the note that lacks a timestamp from the given
+  // plugins ("notary", "tlog", "rfc3161"; empty: all configured). Never
+  // fails because an anchor is unreachable: those stay pending.
+  StatusOr<StampSummary> StampNote(const std::string& note_id, const std::vector<std::string>& plugins);
+  // Adds an RFC 3161 time-stamping authority (http or https URL) trusted
+  // through the CA certificates in `ca_pem_file`.
+  Status AddTsa(const std::string& url, const std::string& ca_pem_file);
+  StatusOr<std::vector<TsaInfo>> ListTsas();
+  // Writes an evidence bundle (docs/EVIDENCE.md) for one note, or for every
+  // note of a visit, into `out_dir` (created; must not exist or be empty).
+  Status Export(const std::string& id, bool is_visit, const std::string& out_dir);
+
   // --- device care ---
   struct DeviceStatus {
     bool joined = false;
@@ -197,8 +234,9 @@ class Client {
     int outbox = 0;                 // queued messages and records
     int pending_uploads = 0;        // attachment chunks not yet at the relay
     int64_t last_sync_ms = 0;       // 0: never
-    bool log_alarm = false;         // transparency-log consistency (Evidence work)
-    int pending_timestamps = 0;     // (Evidence work)
+    bool log_alarm = false;         // the relay's log forked or shrank (never cleared silently)
+    std::string log_alarm_reason;
+    int pending_timestamps = 0;     // anchors not obtained yet (retried on sync)
     std::string relay_error;        // why unreachable
   };
   StatusOr<DeviceStatus> GetStatus();
@@ -289,6 +327,26 @@ class Client {
                                              const std::string& text,
                                              const std::vector<AttachmentInput>& attachments);
   Status DownloadAttachments(SyncResult* result);
+
+  // Evidence (client/lib/evidence.cc).
+  // The commitment of a stored note version; nullopt for versions made
+  // before commitments existed.
+  StatusOr<std::optional<evidence::Commitment>> CommitmentFor(ByteSpan version_hash);
+  // Queues pending timestamps for a new version, in the caller's transaction.
+  Status QueueAnchors(ByteSpan version_hash, int64_t now_ms);
+  Status StampPending(const std::optional<Bytes>& note_id, const std::vector<std::string>& plugins,
+                      StampSummary* out);
+  // Best effort, after writing a note or syncing.
+  void TryStamp(std::vector<std::string>* problems);
+  // Fetches the relay log's checkpoint and checks it extends the one this
+  // device kept; raises the log alarm if it forked or shrank.
+  Status CheckLog(std::vector<std::string>* problems);
+  Status CheckpointSeen(const evidence::Checkpoint& cp, net::ClientConnection* conn);
+  // The time `token` asserts for `digest`, or why it does not hold.
+  StatusOr<int64_t> VerifyAnchor(const std::string& plugin, const std::string& source, ByteSpan digest,
+                                 ByteSpan token, ByteSpan trust_anchor);
+  Status ReceiveAnchor(const store::v1::AnchorReceipt& r, SyncResult* result);
+  StatusOr<std::vector<AnchorInfo>> AnchorsOf(ByteSpan version_hash, ByteSpan digest);
 
   std::string home_;
   storage::Db db_;

@@ -595,6 +595,7 @@ StatusOr<NoteVersionInfo> Client::WriteNoteVersion(ByteSpan note_id, const std::
     v.set_prev_device_hash(ToString(last.second));
     v.set_created_at_ms(now);
     v.set_body(text);
+    v.set_commitment_salt(ToString(crypto::RandomBytes(evidence::kSaltSize)));
     // Attachments: encrypt each in 1 MiB chunks under a fresh key; queue the
     // chunks for upload; the signed note carries name, size, plaintext hash,
     // blob id, key and stream header.
@@ -637,6 +638,7 @@ StatusOr<NoteVersionInfo> Client::WriteNoteVersion(ByteSpan note_id, const std::
     VIGIL_RETURN_IF_ERROR(PutConfig(db_, "note_seq", AsBytes(seq)));
     VIGIL_RETURN_IF_ERROR(PutConfig(db_, "note_last_hash", pn.hash));
     VIGIL_RETURN_IF_ERROR(EnqueueRecord(visit_hex, me, obj, /*is_note=*/true, now));
+    VIGIL_RETURN_IF_ERROR(QueueAnchors(pn.hash, now));
     VIGIL_RETURN_IF_ERROR(txn.Commit());
     info.hash = HexEncode(pn.hash);
     info.number = static_cast<int>(number);
@@ -652,6 +654,12 @@ StatusOr<NoteVersionInfo> Client::WriteNoteVersion(ByteSpan note_id, const std::
   }
   bool delivered = false;
   TryFlush(&delivered);
+  // Timestamps (notary, log, configured authorities): best effort, after
+  // the note is safe; whatever cannot be reached now stays pending.
+  if (offline_.ok()) {
+    std::vector<std::string> problems;
+    TryStamp(&problems);
+  }
   return info;
 }
 
@@ -851,6 +859,16 @@ StatusOr<NoteInfo> Client::ShowNote(const std::string& note_id) {
     v.signature_valid = !key.empty() &&
         crypto::Verify(key, identity::SignedBytes(kNoteVersionLabel, body), signature).ok() &&
         crypto::Sha256(body) == *HexDecode(v.hash);
+    {
+      Bytes vh = *HexDecode(v.hash);
+      auto c = CommitmentFor(vh);
+      Bytes digest;
+      if (c.ok() && *c) {
+        digest = evidence::CommitmentDigest(**c);
+        v.commitment = HexEncode(digest);
+      }
+      VIGIL_ASSIGN_OR_RETURN(v.anchors, AnchorsOf(vh, digest));
+    }
     if (v.status == "ok") {
       per_number[v.number]++;
       devices.insert(v.author_device);

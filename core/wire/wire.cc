@@ -76,6 +76,22 @@ Status CheckRequestBody(const v1::Request& r) {
       }
       return Status::Ok();
     }
+    case v1::Request::kStamp: {
+      const auto& st = r.stamp();
+      if (st.digest().size() != 32) return Status::InvalidArgument("stamp: a digest is 32 bytes");
+      if (st.plugins_size() > 8) return Status::InvalidArgument("stamp: too many plugins");
+      for (const auto& p : st.plugins()) {
+        if (p.empty() || p.size() > 32) return Status::InvalidArgument("stamp: bad plugin name");
+      }
+      return Status::Ok();
+    }
+    case v1::Request::kPluginCall: {
+      const auto& c = r.plugin_call();
+      if (c.plugin().empty() || c.plugin().size() > 32 || c.request().size() > 1024) {
+        return Status::InvalidArgument("plugin call: bad plugin name or request size");
+      }
+      return Status::Ok();
+    }
     case v1::Request::BODY_NOT_SET:
       break;
   }
@@ -114,6 +130,12 @@ StatusOr<v1::Response> DecodeResponse(ByteSpan frame) {
   }
   if (r.has_directory() && r.directory().members_size() > kMaxItems) {
     return Status::InvalidArgument("directory response has too many members");
+  }
+  if (r.has_stamp() && r.stamp().results_size() > 8) {
+    return Status::InvalidArgument("stamp response has too many results");
+  }
+  if (r.has_ping() && r.ping().anchors_size() > 16) {
+    return Status::InvalidArgument("ping response lists too many anchors");
   }
   return r;
 }

@@ -11,6 +11,7 @@
 #include "relay/commands/commands.h"
 #include "relay/server/server.h"
 #include "vigil/log.h"
+#include "vigil/plugin.h"
 
 namespace vigil::relay {
 namespace {
@@ -34,9 +35,11 @@ StatusOr<ArgList> ConfigAsFlags(const std::string& path) {
       {"min_free_disk_mb", "--min-free-disk-mb"},
       {"max_connections", "--max-connections"},
       {"log_level", "--log-level"},
+      {"plugin_dir", "--plugin-dir"},
   };
-  // Accepted for the Evidence work and for documentation; not used yet.
-  static const std::set<std::string> kLater = {"listen", "plugin_dir", "tsa"};
+  // Accepted for documentation; set elsewhere (listen: by init; TSAs: by
+  // each client with `vigil tsa add`).
+  static const std::set<std::string> kLater = {"listen", "tsa"};
   ArgList out;
   std::string line;
   int n = 0;
@@ -83,7 +86,7 @@ int CmdServe(const ArgList& argv_in) {
     }
   }
   auto args = cli::Args::Parse(argv, {"data", "passphrase-file", "log-level", "retention", "mailbox-quota-mb",
-                                        "rate-limit", "min-free-disk-mb", "max-connections"}, {});
+                                        "rate-limit", "min-free-disk-mb", "max-connections", "plugin-dir"}, {});
   if (!args.ok()) return Fail(args.status());
   if (auto level = args->Get("log-level")) {
     log::Level l;
@@ -138,6 +141,12 @@ int CmdServe(const ArgList& argv_in) {
     }
     opt.retention_ms = *secs * 1000;
     opt.purge_interval_ms = std::min<int64_t>(opt.purge_interval_ms, std::max<int64_t>(1000, opt.retention_ms / 4));
+  }
+  // Timestamp plugins: --plugin-dir, else the directory shipped beside the
+  // binary (build/lib/vigil/plugins, or /usr/lib/vigil/plugins when installed).
+  opt.plugin_dir = args->Get("plugin-dir").value_or(plugin::DefaultPluginDir());
+  if (!opt.plugin_dir.empty() && opt.plugin_dir[0] != '/') {
+    return Fail(Status::InvalidArgument("--plugin-dir must be an absolute path"));
   }
   Status s = Serve(*store, opt, g_stop);
   if (!s.ok()) {

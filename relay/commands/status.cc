@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "relay/commands/commands.h"
+#include "vigil/evidence.h"
 #include "vigil/json.h"
 
 namespace vigil::relay {
@@ -43,6 +44,31 @@ int CmdStatus(const ArgList& argv) {
   for (const auto* r : {&mail, &mail_bytes, &blobs, &members, &devices}) {
     if (!r->ok()) return Fail(r->status());
   }
+  // Published by `serve`: the plugins it loaded and the log's latest checkpoint.
+  struct PluginLine {
+    std::string name, state, problem;
+  };
+  std::vector<PluginLine> plugins;
+  if (auto text = store->GetRuntimeText("plugins"); text.ok() && *text) {
+    std::string t = **text;
+    size_t pos = 0;
+    while (pos < t.size()) {
+      size_t nl = t.find('\n', pos);
+      if (nl == std::string::npos) break;
+      std::string line = t.substr(pos, nl - pos);
+      pos = nl + 1;
+      size_t a = line.find('\t'), b = line.find('\t', a + 1);
+      if (a == std::string::npos || b == std::string::npos) continue;
+      plugins.push_back({line.substr(0, a), line.substr(a + 1, b - a - 1), line.substr(b + 1)});
+    }
+  }
+  std::optional<evidence::Checkpoint> checkpoint;
+  if (auto keys = store->LoadKeys(); keys.ok()) {
+    if (auto text = store->GetRuntimeText("log_checkpoint"); text.ok() && *text) {
+      auto cp = evidence::ParseCheckpoint(**text, keys->signing_public);
+      if (cp.ok()) checkpoint = std::move(*cp);
+    }
+  }
   struct statvfs vfs;
   int64_t free_disk = statvfs(data.c_str(), &vfs) == 0
                           ? static_cast<int64_t>(vfs.f_bavail) * static_cast<int64_t>(vfs.f_frsize)
@@ -65,8 +91,22 @@ int CmdStatus(const ArgList& argv) {
     j.Key("attachment_bytes").Int(blobs->first);
     j.Key("store_bytes").Int(store_bytes);
     j.Key("free_disk_bytes").Int(free_disk);
-    j.Key("plugins").BeginArray().EndArray();
-    j.Key("log_checkpoint").Null();
+    j.Key("plugins").BeginArray();
+    for (const auto& p : plugins) {
+      j.BeginObject().Key("name").String(p.name).Key("state").String(p.state);
+      if (!p.problem.empty()) j.Key("problem").String(p.problem);
+      j.EndObject();
+    }
+    j.EndArray();
+    if (checkpoint) {
+      j.Key("log_checkpoint").BeginObject();
+      j.Key("size").Uint(checkpoint->size);
+      j.Key("root").String(HexEncode(checkpoint->root));
+      j.Key("time").String(evidence::IsoUtc(checkpoint->time_ms));
+      j.EndObject();
+    } else {
+      j.Key("log_checkpoint").Null();
+    }
     j.EndObject();
     std::cout << j.Take() << std::endl;
     return 0;
@@ -75,7 +115,16 @@ int CmdStatus(const ArgList& argv) {
             << "members/devices: " << members->first << "/" << devices->first << "\n"
             << "connected:       " << (running ? (*rt)["connected_devices"] : 0) << "\n"
             << "mailbox:         " << mail->first << " items, " << mail_bytes->first
-            << " bytes, oldest " << oldest_age_s << " s\n"
+            << " bytes, oldest " << oldest_age_s << " s\n";
+  for (const auto& p : plugins) {
+    std::cout << "plugin:          " << p.name << " (" << p.state << (p.problem.empty() ? "" : ": " + p.problem)
+              << ")\n";
+  }
+  if (checkpoint) {
+    std::cout << "log checkpoint:  size " << checkpoint->size << ", root " << HexEncode(checkpoint->root).substr(0, 16)
+              << "..., " << evidence::IsoUtc(checkpoint->time_ms) << "\n";
+  }
+  std::cout
             << "store:           " << store_bytes << " bytes; free disk " << free_disk << " bytes"
             << std::endl;
   return 0;

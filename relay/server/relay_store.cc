@@ -65,6 +65,17 @@ CREATE TABLE blobs(
     R"sql(
 CREATE TABLE runtime(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 )sql",
+    // Timestamp plugins' append-only records (the notary's statements, the
+    // log's leaves). Never updated or deleted.
+    R"sql(
+CREATE TABLE plugin_records(
+  plugin TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY(plugin, idx));
+CREATE TABLE runtime_text(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+)sql",
 };
 
 Status PutConfig(storage::Db& db, const char* key, ByteSpan value) {
@@ -586,6 +597,47 @@ void RelayStore::Audit(int64_t now_ms, const std::string& event, const std::stri
   if (!st.ok()) return;
   st->Bind(1, now_ms).Bind(2, event).Bind(3, detail);
   st->Run().IgnoreError();  // auditing never blocks the operation it records
+}
+
+// --- timestamp plugin records ---
+
+StatusOr<uint64_t> RelayStore::PluginAppend(const std::string& plugin, ByteSpan data, int64_t now_ms) {
+  VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
+  VIGIL_ASSIGN_OR_RETURN(uint64_t n, PluginCount(plugin));
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("INSERT INTO plugin_records(plugin, idx, data, created_at) VALUES(?, ?, ?, ?)"));
+  st.Bind(1, plugin).Bind(2, static_cast<int64_t>(n)).BindBlob(3, data).Bind(4, now_ms);
+  VIGIL_RETURN_IF_ERROR(st.Run());
+  VIGIL_RETURN_IF_ERROR(txn.Commit());
+  return n;
+}
+
+StatusOr<uint64_t> RelayStore::PluginCount(const std::string& plugin) {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT COUNT(*) FROM plugin_records WHERE plugin = ?"));
+  st.Bind(1, plugin);
+  VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+  return row ? static_cast<uint64_t>(st.ColumnInt64(0)) : 0;
+}
+
+StatusOr<Bytes> RelayStore::PluginGet(const std::string& plugin, uint64_t index) {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT data FROM plugin_records WHERE plugin = ? AND idx = ?"));
+  st.Bind(1, plugin).Bind(2, static_cast<int64_t>(index));
+  VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::NotFound("no such plugin record");
+  return st.ColumnBlob(0);
+}
+
+Status RelayStore::SetRuntimeText(const std::string& key, const std::string& value) {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("INSERT OR REPLACE INTO runtime_text(key, value) VALUES(?, ?)"));
+  st.Bind(1, key).Bind(2, value);
+  return st.Run();
+}
+
+StatusOr<std::optional<std::string>> RelayStore::GetRuntimeText(const std::string& key) {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT value FROM runtime_text WHERE key = ?"));
+  st.Bind(1, key);
+  VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(st.ColumnText(0));
 }
 
 }  // namespace vigil::relay

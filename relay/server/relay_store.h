@@ -120,6 +120,16 @@ class RelayStore {
   // member (by name, all their devices). Returns what was revoked.
   StatusOr<std::string> Revoke(const std::string& target, int64_t now_ms);
 
+  // --- timestamp plugin records (append-only, numbered from 0 per plugin) ---
+  // Appends in its own transaction: durable when it returns.
+  StatusOr<uint64_t> PluginAppend(const std::string& plugin, ByteSpan data, int64_t now_ms);
+  StatusOr<uint64_t> PluginCount(const std::string& plugin);
+  StatusOr<Bytes> PluginGet(const std::string& plugin, uint64_t index);
+  // Text facts published by `serve` for `status` (loaded plugins, latest
+  // log checkpoint).
+  Status SetRuntimeText(const std::string& key, const std::string& value);
+  StatusOr<std::optional<std::string>> GetRuntimeText(const std::string& key);
+
   // --- mailboxes ---
   // Stores a delivery unless (device, message id) is already queued.
   // Returns true if newly stored.

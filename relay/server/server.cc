@@ -1,5 +1,7 @@
 #include "relay/server/server.h"
 
+#include "relay/server/anchors.h"
+
 #include <sys/statvfs.h>
 
 #include <map>
@@ -77,6 +79,7 @@ class Handler {
  public:
   Handler(RelayStore& store, const RelayKeys& keys, const ServerOptions& opt)
       : store_(store), keys_(keys), opt_(opt) {}
+  void set_anchor_names(std::vector<std::string> names) { anchor_names_ = std::move(names); }
 
   StatusOr<Principal> Resolve(const std::string& user_id) {
     Principal p;
@@ -176,6 +179,7 @@ class Handler {
           resp->mutable_ping()->set_next_transport_key(ToString(rotation->next_public));
           resp->mutable_ping()->set_rotation_signature(ToString(rotation->signature));
         }
+        for (const auto& a : anchor_names_) resp->mutable_ping()->add_anchors(a);
         return Status::Ok();
       }
       case v1::Request::kCreateInvite:
@@ -194,6 +198,9 @@ class Handler {
         resp->mutable_get_chunk()->set_data(ToString(chunk.second));
         return Status::Ok();
       }
+      case v1::Request::kStamp:
+      case v1::Request::kPluginCall:
+        return Status::Internal("anchor requests are not handled in a batch");
       case v1::Request::BODY_NOT_SET:
         break;
     }
@@ -323,6 +330,7 @@ class Handler {
   const RelayKeys& keys_;
   const ServerOptions& opt_;
   std::map<Bytes, Bucket> buckets_;
+  std::vector<std::string> anchor_names_;
   int64_t disk_checked_ms_ = 0;
   bool disk_low_ = false;
 };
@@ -364,6 +372,33 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
                           {"min_free_disk_mb", std::to_string(options.min_free_disk_bytes >> 20)},
                           {"max_connections", std::to_string(options.max_connections)}});
   Handler handler(store, keys, options);
+
+  // Timestamp anchors run on their own thread; a missing or broken plugin
+  // never stops the relay from serving mail.
+  std::unique_ptr<Anchors> anchors;
+  if (!options.plugin_dir.empty()) {
+    AnchorOptions ao;
+    ao.plugin_dir = options.plugin_dir;
+    ao.data_dir = options.data_dir;
+    ao.call_timeout_ms = options.plugin_timeout_ms;
+    auto a = Anchors::Start(ao, store.store_key(), keys);
+    if (!a.ok()) {
+      log::Warn("anchors_unavailable", {{"error", a.status().message()}});
+    } else {
+      anchors = std::move(*a);
+    }
+  }
+  {
+    std::string published;
+    if (anchors) {
+      for (const auto& info : anchors->Infos()) {
+        std::string name = info.name.empty() ? info.file.substr(info.file.rfind('/') + 1) : info.name;
+        published += name + "\t" + (info.ok ? "ok" : "unusable") + "\t" + info.problem + "\n";
+      }
+      handler.set_anchor_names(anchors->names());
+    }
+    store.SetRuntimeText("plugins", published).IgnoreError();
+  }
   std::map<Bytes, Bytes> routes;  // device id -> routing id, for push notices only
 
   int64_t next_purge = 0, next_heartbeat = 0;
@@ -396,7 +431,14 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
         log::Info("purged", {{"items", std::to_string(*purged)}});
       }
     }
-    VIGIL_ASSIGN_OR_RETURN(bool ready, sock->Poll(250));
+    // Answers from the timestamp anchors, as they finish.
+    if (anchors) {
+      for (auto& d : anchors->TakeDone()) {
+        Status s = sock->Send(d.routing_id, wire::EncodeResponse(d.response));
+        if (!s.ok()) log::Debug("response_dropped", {{"error", s.message()}});
+      }
+    }
+    VIGIL_ASSIGN_OR_RETURN(bool ready, sock->Poll(anchors && anchors->Outstanding() > 0 ? 5 : 250));
     connections.store(sock->connections().load());
     if (!ready) continue;
     std::vector<net::Incoming> batch;
@@ -441,14 +483,30 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
                 routes[who->device.id] = in.routing_id;
                 last_seen[who->device.id] = NowMs();
               }
-              (void)store.db().Exec("SAVEPOINT req");
-              size_t notify_mark = notify.size();
-              st = handler.Handle(*who, *req, &p.response, &notify);
-              if (st.ok()) {
-                (void)store.db().Exec("RELEASE req");
+              bool for_anchors = req->has_stamp() || req->has_plugin_call();
+              if (for_anchors) {
+                // Off the ROUTER thread: the answer is sent when it is ready.
+                if (who->kind != Principal::kDevice) {
+                  st = Status::PermissionDenied("this device is not enrolled or has been revoked");
+                } else if (!handler.Admit(who->device.id)) {
+                  st = Status::ResourceExhausted("too many requests from this device; slow down and retry");
+                } else if (!anchors || anchors->names().empty()) {
+                  st = Status::Unavailable("this relay hosts no timestamp plugins");
+                } else if (!anchors->Submit({in.routing_id, *req})) {
+                  st = Status::Unavailable("the relay's timestamp queue is full; try again later");
+                } else {
+                  continue;  // deferred
+                }
               } else {
-                notify.resize(notify_mark);
-                (void)store.db().Exec("ROLLBACK TO req; RELEASE req");
+                (void)store.db().Exec("SAVEPOINT req");
+                size_t notify_mark = notify.size();
+                st = handler.Handle(*who, *req, &p.response, &notify);
+                if (st.ok()) {
+                  (void)store.db().Exec("RELEASE req");
+                } else {
+                  notify.resize(notify_mark);
+                  (void)store.db().Exec("ROLLBACK TO req; RELEASE req");
+                }
               }
             }
           }

@@ -35,6 +35,9 @@ struct ServerOptions {
   int64_t min_free_disk_bytes = 256LL * 1024 * 1024;
   // New handshakes are refused beyond this many open connections.
   int max_connections = 2000;
+  // Timestamp plugins: loaded from this absolute directory (empty: none).
+  std::string plugin_dir;
+  int plugin_timeout_ms = 15000;
 };
 
 // Serves until `stop` is set. Returns OK on a clean stop; an error when the

@@ -1,0 +1,33 @@
+// Evidence bundles: one directory per exported note (or visit) that anyone
+// can check with sha256sum and openssl (its VERIFY.md says how), and that
+// `vigil verify` checks completely. Layout and claims: docs/EVIDENCE.md.
+#ifndef VIGIL_CLIENT_LIB_BUNDLE_H_
+#define VIGIL_CLIENT_LIB_BUNDLE_H_
+
+#include <string>
+#include <vector>
+
+#include "vigil/status.h"
+
+namespace vigil::client {
+
+inline constexpr char kBundleManifest[] = "MANIFEST.sha256";
+inline constexpr size_t kMaxBundleFiles = 20000;
+inline constexpr size_t kMaxBundleFileSize = 4 * 1024 * 1024;
+
+struct BundleReport {
+  std::vector<std::string> lines;  // what was checked, for people
+};
+
+// Checks every claim of the bundle in `dir`: the manifest, certificates,
+// signatures, texts, commitments and every timestamp. The error names the
+// first thing that failed (and its file).
+StatusOr<BundleReport> VerifyBundle(const std::string& dir);
+
+// Parses MANIFEST.sha256 text ("<64 hex>  <relative path>" lines, as
+// sha256sum writes them): strict, bounded, no absolute paths or "..".
+StatusOr<std::vector<std::pair<std::string, std::string>>> ParseManifest(std::string_view text);
+
+}  // namespace vigil::client
+
+#endif  // VIGIL_CLIENT_LIB_BUNDLE_H_
