@@ -166,7 +166,10 @@ Status Client::CheckLog(std::vector<std::string>* problems) {
   auto resp = CallRelay(conn, req, timeout_ms_);
   if (!resp.ok()) {
     if (resp.status().code() == Code::kUnavailable && !offline_.ok()) return resp.status();
-    problems->push_back("log checkpoint: " + resp.status().message());
+    // A relay that never had a log is not news; one that stops showing the
+    // log this device has seen is.
+    VIGIL_ASSIGN_OR_RETURN(auto kept, GetConfig(db_, "log_checkpoint"));
+    if (kept) problems->push_back("log checkpoint: " + resp.status().message());
     return Status::Ok();
   }
   VIGIL_ASSIGN_OR_RETURN(auto relay_key, RequireConfig(db_, "relay_signing_public"));

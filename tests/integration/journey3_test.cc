@@ -147,7 +147,8 @@ TEST_F(Journey3Test, AttachmentsReachTheTeamEncryptedAndVerified) {
   r = lee_->Run({"note", "show", note, "--json"});
   EXPECT_NE(r.out.find("\"name\": \"handwritten.jpg\""), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"sha256\": \"" + HexEncode(crypto::Sha256(AsBytes(photo))) + "\""), std::string::npos) << r.out;
-  EXPECT_EQ(CountOccurrences(r.out, "\"status\": \"ok\""), 2u) << r.out;  // version + attachment
+  // The version, its attachment, and its two relay timestamps.
+  EXPECT_EQ(CountOccurrences(r.out, "\"status\": \"ok\""), 4u) << r.out;
   std::string out = dir_.Sub("saved.jpg");
   r = lee_->Run({"note", "attachment", note, "--out", out});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -324,9 +325,10 @@ TEST_F(Journey3Test, AWithheldNoteShowsAsAGapOnTeamDevices) {
     fetch.mutable_fetch();
     auto fr = raw->Call(fetch, 5000);
     ASSERT_TRUE(fr.ok());
-    ASSERT_EQ(fr->fetch().items_size(), 1);
+    // The note version and the anchors (timestamp receipts) that follow it.
+    ASSERT_EQ(fr->fetch().items_size(), 3);
     wire::v1::Request ack;
-    ack.mutable_ack()->add_seqs(fr->fetch().items(0).seq());
+    for (const auto& item : fr->fetch().items()) ack.mutable_ack()->add_seqs(item.seq());
     ASSERT_TRUE(raw->Call(ack, 5000).ok());
   }
   r = vic_->Run({"note", "add", "--visit", visit, "--text", "second"});

@@ -1,0 +1,340 @@
+// ACCEPTANCE.md journey 5 (relay notary and log; the RFC 3161 part is in
+// evidence_tsa_test.cc): every note version is stamped on `note add`, the
+// team receives the anchors, a legal adviser exports a bundle that `vigil
+// verify` and the commands of its VERIFY.md (coreutils and openssl only)
+// accept, and any changed byte is caught. Plus: only salted digests reach
+// the relay, stamping never blocks a note, and a rewritten log raises the
+// alarm.
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <gtest/gtest.h>
+#include <set>
+#include <sstream>
+
+#include "relay/server/relay_store.h"
+#include "team_fixture.h"
+#include "vigil/evidence.h"
+#include "vigil/identity.h"
+#include "vigil/store/v1/store.pb.h"
+
+namespace vigil {
+namespace {
+
+using testing::CommandResult;
+
+constexpr char kNote1[] = "Arrived 09:50. Guard said interpreter unavailable.";
+constexpr char kNote2[] = "Correction: arrived 09:55.";
+
+std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void ListFiles(const std::string& root, const std::string& rel, std::vector<std::string>* out) {
+  DIR* d = opendir((root + "/" + rel).c_str());
+  if (!d) return;
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n == "." || n == "..") continue;
+    std::string r = rel.empty() ? n : rel + "/" + n;
+    struct stat sb;
+    stat((root + "/" + r).c_str(), &sb);
+    if (S_ISDIR(sb.st_mode)) ListFiles(root, r, out);
+    else out->push_back(r);
+  }
+  closedir(d);
+}
+
+// The ```sh blocks of VERIFY.md.
+std::vector<std::string> ShellBlocks(const std::string& md) {
+  std::vector<std::string> blocks;
+  std::istringstream in(md);
+  std::string line, cur;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (!inside && line == "```sh") {
+      inside = true;
+      cur.clear();
+    } else if (inside && line == "```") {
+      inside = false;
+      blocks.push_back(cur);
+    } else if (inside) {
+      cur += line + "\n";
+    }
+  }
+  return blocks;
+}
+
+// A directory of symlinks to bash, openssl and every coreutils program:
+// the only tools VERIFY.md may rely on.
+std::string StandardToolsDir(const testing::TempDir& dir) {
+  std::string tools = dir.Sub("tools");
+  mkdir(tools.c_str(), 0755);
+  CommandResult r = testing::RunCommand({"/usr/bin/dpkg", "-L", "coreutils"}, {});
+  std::istringstream in(r.out);
+  std::string path;
+  while (std::getline(in, path)) {
+    if (path.rfind("/usr/bin/", 0) == 0 || path.rfind("/bin/", 0) == 0) {
+      std::string name = path.substr(path.rfind('/') + 1);
+      symlink(path.c_str(), (tools + "/" + name).c_str());
+    }
+  }
+  symlink("/usr/bin/openssl", (tools + "/openssl").c_str());
+  symlink("/bin/bash", (tools + "/bash").c_str());
+  return tools;
+}
+
+class EvidenceTest : public TeamTest {
+ protected:
+  void SetUp() override {
+    TeamTest::SetUp();
+    cora_ = Member("coordinator", "Cora", "cora pass");
+    vic_ = Member("volunteer", "Vic", "vic pass");
+    lee_ = Member("legal", "Lee", "lee pass");
+    CommandResult r = cora_->Run({"visit", "assign", "--volunteer", "Vic", "--legal", "Lee", "--detainee",
+                                  "D. Example", "--facility", "Theo Lacy Facility, Orange CA", "--at",
+                                  "2026-12-01T10:00-08:00"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    visit_ = FirstLine(r.out);
+    ASSERT_EQ(vic_->Run({"sync"}).exit_code, 0);
+    ASSERT_EQ(vic_->Run({"visit", "accept", visit_}).exit_code, 0);
+  }
+
+  std::string AddNote(const std::string& text) {
+    CommandResult r = vic_->Run({"note", "add", "--visit", visit_, "--text", text});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return FirstLine(r.out);
+  }
+
+  std::unique_ptr<testing::ClientFixture> cora_, vic_, lee_;
+  std::string visit_;
+};
+
+TEST_F(EvidenceTest, Journey5NotesAreStampedExportedAndVerifiableWithStandardTools) {
+  std::string note = AddNote(kNote1);
+  ASSERT_EQ(vic_->Run({"note", "amend", note, "--text", kNote2}).exit_code, 0);
+
+  // Stamped by the relay notary and log on note add, without being asked.
+  CommandResult show = vic_->Run({"note", "show", note, "--json"});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_EQ(testing::CountOccurrences(show.out, "\"source\": \"notary\""), 2u) << show.out;
+  EXPECT_EQ(testing::CountOccurrences(show.out, "\"source\": \"tlog\""), 2u) << show.out;
+  EXPECT_EQ(testing::CountOccurrences(show.out, "\"pending_anchors\": 0"), 2u) << show.out;
+  EXPECT_EQ(testing::CountOccurrences(show.out, "\"status\": \"rejected\""), 0u) << show.out;
+
+  // `note stamp` with nothing left to stamp succeeds.
+  CommandResult stamp = vic_->Run({"note", "stamp", note});
+  EXPECT_EQ(stamp.exit_code, 0) << stamp.err;
+
+  // The legal adviser receives the anchors with the note and exports.
+  ASSERT_EQ(lee_->Run({"sync"}).exit_code, 0);
+  CommandResult lshow = lee_->Run({"note", "show", note, "--json"});
+  EXPECT_EQ(testing::CountOccurrences(lshow.out, "\"plugin\": \"notary\""), 2u) << lshow.out;
+  std::string bundle = dir_.Sub("bundle");
+  CommandResult ex = lee_->Run({"export", note, "--out", bundle});
+  ASSERT_EQ(ex.exit_code, 0) << ex.err;
+
+  CommandResult v = testing::RunCommand({std::string(VIGIL_BIN_DIR) + "/vigil", "verify", bundle}, {});
+  ASSERT_EQ(v.exit_code, 0) << v.err << v.out;
+  EXPECT_NE(v.out.find("v1 by Vic"), std::string::npos) << v.out;
+  EXPECT_NE(v.out.find("v2 by Vic"), std::string::npos) << v.out;
+  EXPECT_EQ(testing::CountOccurrences(v.out, "timestamp notary"), 2u) << v.out;
+  EXPECT_EQ(testing::CountOccurrences(v.out, "timestamp tlog"), 2u) << v.out;
+  EXPECT_EQ(Slurp(bundle + "/" + "note-" + note + "/v1.txt"), kNote1);
+  EXPECT_EQ(Slurp(bundle + "/" + "note-" + note + "/v2.txt"), kNote2);
+
+  // Every command VERIFY.md prints works with only coreutils and openssl.
+  std::string tools = StandardToolsDir(dir_);
+  auto blocks = ShellBlocks(Slurp(bundle + "/VERIFY.md"));
+  ASSERT_GE(blocks.size(), 4u);  // manifest, device, two versions
+  int openssl_checks = 0;
+  for (const auto& block : blocks) {
+    std::string script = dir_.Sub("block.sh");
+    std::ofstream(script) << "cd '" << bundle << "'\n" << block;
+    CommandResult r = testing::RunCommand({tools + "/bash", "-eo", "pipefail", script},
+                                          {{"PATH", tools}, {"LC_ALL", "C"}});
+    EXPECT_EQ(r.exit_code, 0) << "VERIFY.md block failed:\n" << block << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err;
+    openssl_checks += static_cast<int>(testing::CountOccurrences(r.out, "Signature Verified Successfully"));
+  }
+  // Device certificate, two version signatures, two notary statements, two checkpoints.
+  EXPECT_EQ(openssl_checks, 7);
+
+  // The same commands fail on a changed bundle: the manifest check catches
+  // a changed text even before any signature is looked at.
+  {
+    std::string text = bundle + "/note-" + note + "/v2.txt";
+    std::string saved = Slurp(text);
+    std::ofstream(text, std::ios::binary | std::ios::trunc) << "Correction: arrived 10:55.";
+    std::string script = dir_.Sub("manifest.sh");
+    std::ofstream(script) << "cd '" << bundle << "'\n" << blocks[0];
+    CommandResult r = testing::RunCommand({tools + "/bash", "-eo", "pipefail", script}, {{"PATH", tools}});
+    EXPECT_NE(r.exit_code, 0);
+    std::ofstream(text, std::ios::binary | std::ios::trunc) << saved;
+  }
+}
+
+TEST_F(EvidenceTest, ChangingAnyByteOfAnyFileMakesVerifyFailNamingIt) {
+  std::string note = AddNote(kNote1);
+  ASSERT_EQ(vic_->Run({"note", "amend", note, "--text", kNote2}).exit_code, 0);
+  std::string bundle = dir_.Sub("bundle");
+  ASSERT_EQ(vic_->Run({"export", note, "--out", bundle}).exit_code, 0);
+  std::string vigil = std::string(VIGIL_BIN_DIR) + "/vigil";
+  ASSERT_EQ(testing::RunCommand({vigil, "verify", bundle}, {}).exit_code, 0);
+
+  std::vector<std::string> files;
+  ListFiles(bundle, "", &files);
+  ASSERT_GE(files.size(), 20u);
+  for (const auto& f : files) {
+    std::string path = bundle + "/" + f;
+    std::string original = Slurp(path);
+    ASSERT_FALSE(original.empty()) << f;
+    // One byte, in the middle of the file, flipped.
+    std::string changed = original;
+    changed[changed.size() / 2] ^= 0x01;
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << changed;
+    CommandResult r = testing::RunCommand({vigil, "verify", bundle}, {});
+    EXPECT_NE(r.exit_code, 0) << "a changed " << f << " was accepted";
+    EXPECT_NE(r.err.find("FAILED"), std::string::npos) << r.err;
+    std::string name = f.substr(f.rfind('/') + 1);
+    EXPECT_TRUE(r.err.find(name) != std::string::npos || r.err.find("MANIFEST.sha256") != std::string::npos)
+        << "the error does not name " << f << ": " << r.err;
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << original;
+  }
+  EXPECT_EQ(testing::RunCommand({vigil, "verify", bundle}, {}).exit_code, 0);
+
+  // An added file is refused too.
+  std::ofstream(bundle + "/extra.txt") << "planted";
+  CommandResult r = testing::RunCommand({vigil, "verify", bundle}, {});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("extra.txt"), std::string::npos) << r.err;
+}
+
+TEST_F(EvidenceTest, OnlySaltedDigestsReachTheRelay) {
+  std::string note = AddNote(kNote1);
+  ASSERT_EQ(vic_->Run({"note", "amend", note, "--text", kNote2}).exit_code, 0);
+  ASSERT_TRUE(relay_->Stop().ok());
+
+  // What the notary and the log stored.
+  std::set<Bytes> stamped;
+  {
+    auto store = relay::RelayStore::Open(relay_->data_dir(), AsBytes("relay pass"));
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    for (const char* plugin : {"notary", "tlog"}) {
+      auto n = store->PluginCount(plugin);
+      ASSERT_TRUE(n.ok());
+      ASSERT_EQ(*n, 2u) << plugin;
+      for (uint64_t i = 0; i < *n; ++i) {
+        Bytes rec = *store->PluginGet(plugin, i);
+        ASSERT_GE(rec.size(), 32u);
+        stamped.insert(Bytes(rec.begin(), rec.begin() + 32));
+        std::string text = ToString(rec);
+        EXPECT_EQ(text.find("Arrived"), std::string::npos);
+      }
+    }
+  }
+  EXPECT_EQ(stamped.size(), 2u);  // one digest per version, shared by both anchors
+
+  // Those digests are the salted commitments, never a hash of the note.
+  auto cl = OpenInProcess(*vic_);
+  ASSERT_TRUE(cl);
+  auto info = cl->ShowNote(note);
+  ASSERT_TRUE(info.ok());
+  std::set<Bytes> commitments, unsalted;
+  for (const auto& v : info->versions) {
+    commitments.insert(*HexDecode(v.commitment));
+    unsalted.insert(*HexDecode(v.hash));  // SHA-256 of the body
+    unsalted.insert(crypto::Sha256(AsBytes(v.text)));
+  }
+  EXPECT_EQ(stamped, commitments);
+  for (const auto& u : unsalted) EXPECT_EQ(stamped.count(u), 0u);
+
+  // Nor does the relay's log file mention them.
+  std::string log = relay_->process() ? relay_->process()->Stderr() : "";
+  for (const auto& u : unsalted) EXPECT_EQ(log.find(HexEncode(u)), std::string::npos);
+}
+
+TEST_F(EvidenceTest, StampingNeverBlocksANoteAndPendingAnchorsAreRetriedOnSync) {
+  ASSERT_TRUE(relay_->Stop().ok());
+  CommandResult add = vic_->Run({"note", "add", "--visit", visit_, "--text", kNote1});
+  ASSERT_EQ(add.exit_code, 0) << add.err;  // saved offline
+  std::string note = FirstLine(add.out);
+  CommandResult show = vic_->Run({"note", "show", note, "--json"});
+  EXPECT_NE(show.out.find("\"pending_anchors\": 2"), std::string::npos) << show.out;
+  CommandResult status = vic_->Run({"status", "--json"});
+  EXPECT_NE(status.out.find("\"pending_timestamps\": 2"), std::string::npos) << status.out;
+  CommandResult stamp = vic_->Run({"note", "stamp", note});
+  EXPECT_EQ(stamp.exit_code, 4) << stamp.out << stamp.err;  // unreachable: still pending
+
+  ASSERT_TRUE(relay_->Restart().ok());
+  ASSERT_EQ(vic_->Run({"sync"}).exit_code, 0);
+  show = vic_->Run({"note", "show", note, "--json"});
+  EXPECT_NE(show.out.find("\"pending_anchors\": 0"), std::string::npos) << show.out;
+  EXPECT_EQ(testing::CountOccurrences(show.out, "\"status\": \"ok\""), 3u) << show.out;  // version + 2 anchors
+}
+
+TEST_F(EvidenceTest, ARewrittenRelayLogRaisesTheAlarm) {
+  AddNote(kNote1);
+  AddNote(kNote2);
+  ASSERT_EQ(vic_->Run({"sync"}).exit_code, 0);
+  CommandResult ok = vic_->Run({"status", "--json"});
+  EXPECT_NE(ok.out.find("\"log_alarm\": false"), std::string::npos) << ok.out;
+
+  // The operator rewrites the first log entry (and the tree grows).
+  ASSERT_TRUE(relay_->Stop().ok());
+  {
+    auto store = relay::RelayStore::Open(relay_->data_dir(), AsBytes("relay pass"));
+    ASSERT_TRUE(store.ok());
+    auto st = store->db().Prepare("UPDATE plugin_records SET data = ? WHERE plugin = 'tlog' AND idx = 0");
+    ASSERT_TRUE(st.ok());
+    st->BindBlob(1, crypto::Sha256(AsBytes("forged")));
+    ASSERT_TRUE(st->Run().ok());
+  }
+  ASSERT_TRUE(relay_->Restart().ok());
+  AddNote("a third note");  // the relay shows a new checkpoint
+  CommandResult sync = vic_->Run({"sync"});
+  CommandResult status = vic_->Run({"status", "--json"});
+  EXPECT_EQ(status.exit_code, 5) << status.out << status.err;
+  EXPECT_NE(status.out.find("\"log_alarm\": true"), std::string::npos) << status.out;
+  EXPECT_NE(status.err.find("forked or shrank"), std::string::npos) << status.err;
+}
+
+TEST_F(EvidenceTest, RelayStatusListsItsAnchorsAndTheLatestCheckpoint) {
+  AddNote(kNote1);
+  CommandResult r = relay_->Relay({"status", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"name\": \"notary\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"name\": \"tlog\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"size\": 1"), std::string::npos) << r.out;
+}
+
+class BrokenPluginsTest : public TeamTest {};
+
+TEST_F(BrokenPluginsTest, ARelayWithBrokenPluginsKeepsServingAndNotesStaySafe) {
+  ASSERT_TRUE(relay_->Stop().ok());
+  relay_->set_serve_args({"--plugin-dir", VIGIL_TEST_PLUGIN_DIR});
+  ASSERT_TRUE(relay_->Restart().ok());
+  auto cora = Member("coordinator", "Cora", "cora pass");
+  auto vic = Member("volunteer", "Vic", "vic pass");
+  CommandResult a = cora->Run({"visit", "assign", "--volunteer", "Vic", "--detainee", "D", "--facility", "F",
+                               "--at", "2026-12-01T10:00-08:00"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  CommandResult sync = vic->Run({"sync"});
+  ASSERT_EQ(sync.exit_code, 0) << sync.out << sync.err;
+  CommandResult add = vic->Run({"note", "add", "--visit", FirstLine(a.out), "--text", "safe anyway"});
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  CommandResult show = vic->Run({"note", "show", FirstLine(add.out), "--json"});
+  EXPECT_NE(show.out.find("\"pending_anchors\": 2"), std::string::npos) << show.out;
+  ExpectRelayServes(*cora);
+  CommandResult st = relay_->Relay({"status", "--json"});
+  EXPECT_NE(st.out.find("\"state\": \"unusable\""), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("ABI major 2"), std::string::npos) << st.out;
+}
+
+}  // namespace
+}  // namespace vigil
