@@ -253,6 +253,7 @@ Session::State Session::State::Clone() const {
   c.skipped = skipped.Clone();
   c.previous_remote_ratchet = previous_remote_ratchet;
   c.initial = initial;
+  c.initial_remote_ratchet = initial_remote_ratchet;
   return c;
 }
 
@@ -301,8 +302,15 @@ StatusOr<std::optional<InitialHeaderInfo>> PeekInitialHeader(ByteSpan message) {
 StatusOr<SecretBytes> DecryptWithState(Session::State& s, const ParsedMessage& m, int64_t now_ms) {
   const ByteSpan dh = AsBytes(m.header.ratchet_public_key());
   const uint32_t n = m.header.message_number();
+  // The initiator sends the initial header with exactly the messages of its
+  // first sending chain; the responder checks that it is there (and the
+  // same) on those and absent on all others.
   if (m.initial && (s.initiator || !s.initial || !SameInitial(*m.initial, *s.initial))) {
     return Status::FailedPrecondition("session message starts a new session");
+  }
+  if (!s.initiator && m.initial.has_value() != SameBytes(dh, s.initial_remote_ratchet)) {
+    return Status::Unauthenticated(m.initial ? "initial header on a later session message"
+                                             : "first session messages must carry the initial header");
   }
 
   std::optional<SecretBytes> plaintext;
@@ -461,6 +469,7 @@ SecretBytes Session::Serialize() const {
   }
   for (const Bytes& b : s.previous_remote_ratchet) st.add_previous_remote_ratchet_keys(ToString(b));
   if (s.initial) ToProto(*s.initial, st.mutable_initial());
+  st.set_initial_ratchet_public_key(ToString(s.initial_remote_ratchet));
 
   store::v1::StoredSession record;
   st.SerializeToString(record.mutable_state());
@@ -557,6 +566,11 @@ StatusOr<std::unique_ptr<Session::State>> StateFromProto(const store::v1::Sessio
   } else if (!s->initiator) {
     return Damaged("responder session without its initial header");
   }
+  const size_t want_initial_ratchet = s->initiator ? 0 : kKeySize;
+  if (st.initial_ratchet_public_key().size() != want_initial_ratchet) {
+    return Damaged("initial ratchet key size");
+  }
+  s->initial_remote_ratchet = ToBytesOf(st.initial_ratchet_public_key());
   return s;
 }
 

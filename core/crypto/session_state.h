@@ -86,6 +86,9 @@ struct Session::State {
   // Initiator: the initial header sent until the first reply. Responder: the
   // one the session was created from.
   std::optional<InitialHeaderInfo> initial;
+  // Responder: the initiator's first ratchet key (the chain whose messages
+  // carry the initial header).
+  Bytes initial_remote_ratchet;
 
   State Clone() const;
   bool has_sending_chain() const { return !send_chain_key.empty(); }

@@ -331,6 +331,7 @@ StatusOr<DecryptResult> Session::RespondX3dh(const DeviceIdentity& self,
   s->root_key = std::move(step.root_key);
   s->recv_chain_key = std::move(step.chain_key);
   s->remote_ratchet_public = remote_ratchet;
+  s->initial_remote_ratchet = remote_ratchet;
   s->initial = initial;
 
   VIGIL_ASSIGN_OR_RETURN(SecretBytes plaintext, DecryptWithState(*s, m, now_ms));
