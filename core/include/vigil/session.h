@@ -170,10 +170,11 @@ class Session {
   // the same transaction that stores the new session and the plaintext.
   //
   // NOTE: X3DH's first message can be replayed to create a second copy of
-  // the session when no one-time prekey was used. Callers that already have
-  // a session with this device and whose remote base key matches
-  // (Decrypt accepts those messages) should call Decrypt instead, which
-  // rejects the replay.
+  // the session when no one-time prekey was used. A caller that already has
+  // a session with this device tries its Decrypt first (which accepts the
+  // initiator's messages with the matching initial header and rejects their
+  // replays) and calls RespondX3dh only when Decrypt answers
+  // FailedPrecondition (the message starts another session).
   static StatusOr<DecryptResult> RespondX3dh(const DeviceIdentity& self,
                                              const crypto::SecretBytes& self_dh_secret,
                                              const DeviceIdentity& remote,
