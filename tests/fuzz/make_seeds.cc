@@ -4,8 +4,10 @@
 #include <string>
 
 #include "client/lib/envelope.h"
+#include "session_fixture.h"
 #include "vigil/crypto.h"
 #include "vigil/identity.h"
+#include "vigil/session.h"
 #include "vigil/wire.h"
 
 namespace {
@@ -47,5 +49,13 @@ int main(int argc, char** argv) {
   m.set_identity_public_key(ToString(id.public_key));
   *m.add_devices() = *dev;
   Write(dir + "/device_certificate/valid", m.SerializeAsString());
+  // Session messages and states that the fuzz target's fixed sessions accept.
+  fuzz::SessionFixture f;
+  Write(dir + "/session_message/initial_0", ToString(f.initial_0));
+  Write(dir + "/session_message/initial_1", ToString(f.initial_1));
+  Write(dir + "/session_message/reply_0", ToString(f.reply_0));
+  Write(dir + "/session_message/state_alice", ToString(f.alice_session->Serialize().span()));
+  Write(dir + "/session_message/state_bob", ToString(f.bob_session->Serialize().span()));
+  Write(dir + "/session_message/prekey_bundle", ToString(session::EncodePrekeyBundle(f.bundle)));
   return 0;
 }
