@@ -20,7 +20,13 @@ fi
 install -d -m 0755 "$DESTDIR/usr/local/bin" "$DESTDIR/etc/systemd/system" "$DESTDIR/usr/local/share/doc/vigil"
 install -m 0755 "$BUILD_DIR/bin/vigil-relay" "$BUILD_DIR/bin/vigil" "$DESTDIR/usr/local/bin/"
 install -m 0644 deploy/systemd/vigil-relay.service "$DESTDIR/etc/systemd/system/vigil-relay.service"
-install -m 0644 docs/OPERATIONS.md "$DESTDIR/usr/local/share/doc/vigil/OPERATIONS.md"
+install -m 0644 docs/OPERATIONS.md docs/EVIDENCE.md "$DESTDIR/usr/local/share/doc/vigil/"
+# Timestamp plugins: beside the binaries (<bin>/../lib/vigil/plugins is the
+# default plugin directory of both programs). Not writable by the service.
+install -d -m 0755 "$DESTDIR/usr/local/lib/vigil/plugins"
+for p in "$BUILD_DIR"/lib/vigil/plugins/*.so; do
+  [ -e "$p" ] && install -m 0644 "$p" "$DESTDIR/usr/local/lib/vigil/plugins/"
+done
 install -d -m 0750 "$DESTDIR/etc/vigil-relay"
 install -m 0644 deploy/vigil-relay.conf.example "$DESTDIR/etc/vigil-relay/vigil-relay.conf.example"
 if [ ! -e "$DESTDIR/etc/vigil-relay/vigil-relay.conf" ]; then

@@ -7,7 +7,8 @@ BUILD_DIR=${1:-build}
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 DESTDIR="$root" BUILD_DIR="$BUILD_DIR" ./deploy/install.sh > /dev/null
-for f in usr/local/bin/vigil-relay usr/local/bin/vigil etc/systemd/system/vigil-relay.service; do
+for f in usr/local/bin/vigil-relay usr/local/bin/vigil etc/systemd/system/vigil-relay.service \
+         usr/local/lib/vigil/plugins/notary.so usr/local/lib/vigil/plugins/tlog.so; do
   [ -e "$root/$f" ] || { echo "missing $f"; exit 1; }
 done
 [ "$(stat -c %a "$root/var/lib/vigil-relay")" = 700 ] || { echo "state dir not 0700"; exit 1; }
