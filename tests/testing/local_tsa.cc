@@ -259,6 +259,9 @@ void LocalTsa::Handle(int fd) {
     case Mode::kGarbageBody:
       finish(HttpResponse(200, "OK", kReplyType, std::string("\x30\x03\x02\x01\x63 this is not a TimeStampResp", 33)));
       return;
+    case Mode::kOversizeBody:
+      finish(HttpResponse(200, "OK", kReplyType, std::string(70000, '\x30')));
+      return;
     case Mode::kReplayFirstReply:
       if (!first_reply_.empty()) {
         finish(HttpResponse(200, "OK", kReplyType, first_reply_));

@@ -41,6 +41,7 @@ class LocalTsa {
     kUntrustedCa,        // signs with a TSA of another CA than ca_pem_path()'s
     kReject,             // PKIStatus rejection (the TSA refuses SHA-256)
     kHang,               // reads the request, never answers
+    kOversizeBody,       // 200, right Content-Type, a 70 000-byte body
   };
 
   explicit LocalTsa(Mode mode = Mode::kNormal);

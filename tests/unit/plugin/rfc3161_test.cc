@@ -260,6 +260,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadTsaCase{"Http500", LocalTsa::Mode::kHttp500, Code::kUnavailable, "HTTP 500"},
         BadTsaCase{"WrongContentType", LocalTsa::Mode::kWrongContentType, Code::kUnavailable,
                    "Content-Type text/html"},
+        BadTsaCase{"OversizeBody", LocalTsa::Mode::kOversizeBody, Code::kUnavailable, "larger than 64 KiB"},
         BadTsaCase{"GarbageBody", LocalTsa::Mode::kGarbageBody, Code::kUnavailable, "not a DER TimeStampResp"},
         BadTsaCase{"Reject", LocalTsa::Mode::kReject, Code::kUnavailable,
                    "rejection (2): Message digest algorithm is not supported."},
