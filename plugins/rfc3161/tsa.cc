@@ -292,7 +292,7 @@ std::unique_ptr<Tsa> Tsa::Open(std::string_view config, Error* error) {
     return nullptr;
   }
   if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
-    *error = Fail(VIGIL_TS_ERR_CONFIG, "rfc3161 url= is not a valid URL: " + ShowUrl(url));
+    *error = Fail(VIGIL_TS_ERR_CONFIG, "rfc3161 url= is not a valid absolute URL");
     return nullptr;
   }
   char* raw = nullptr;
@@ -310,11 +310,20 @@ std::unique_ptr<Tsa> Tsa::Open(std::string_view config, Error* error) {
   CurlStringPtr host(raw);
   std::string h = host ? host.get() : "";
   if (h.empty()) {
-    *error = Fail(VIGIL_TS_ERR_CONFIG, "rfc3161 url= has no host: " + ShowUrl(url));
+    *error = Fail(VIGIL_TS_ERR_CONFIG, "rfc3161 url= has no host");
     return nullptr;
   }
   tsa->loopback_ = h == "localhost" || h.rfind("127.", 0) == 0 || h == "[::1]";
   tsa->url_ = url;
+  // Messages show the URL without credentials or query (they may hold secrets).
+  raw = nullptr;
+  curl_url_get(u.get(), CURLUPART_PORT, &raw, 0);
+  CurlStringPtr port(raw);
+  raw = nullptr;
+  curl_url_get(u.get(), CURLUPART_PATH, &raw, 0);
+  CurlStringPtr path(raw);
+  tsa->shown_url_ = ShowUrl(sch + "://" + h + (port ? std::string(":") + port.get() : "") +
+                            (path ? path.get() : ""));
 
   // ca_pem=
   auto ca_it = kv.find("ca_pem");
@@ -408,7 +417,7 @@ Error Tsa::MakeRequest(const uint8_t* digest, std::vector<uint8_t>* request_der)
 
 Error Tsa::CheckReply(const std::vector<uint8_t>& request_der, const uint8_t* reply, size_t reply_len) const {
   ERR_clear_error();
-  const std::string who = "TSA " + ShowUrl(url_);
+  const std::string who = "TSA " + shown_url_;
   RespPtr resp = ParseResp(reply, reply_len);
   if (!resp) {
     ERR_clear_error();
@@ -444,7 +453,7 @@ Error Tsa::Stamp(const uint8_t* digest, uint32_t timeout_ms, std::vector<uint8_t
   Error e = MakeRequest(digest, &request);
   if (!e.ok()) return e;
   if (timeout_ms == 0) timeout_ms = kDefaultTimeoutMs;
-  const std::string who = "TSA " + ShowUrl(url_);
+  const std::string who = "TSA " + shown_url_;
 
   CurlPtr curl(curl_easy_init());
   if (!curl) return Fail(VIGIL_TS_ERR_INTERNAL, "cannot start libcurl");

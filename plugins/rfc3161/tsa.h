@@ -85,6 +85,7 @@ class Tsa {
  private:
   Tsa() = default;
   std::string url_;
+  std::string shown_url_;  // in messages: no user:password@, no ?query
   std::string name_;
   bool loopback_ = false;  // never send loopback requests through a proxy
   std::vector<X509Ptr> cas_;

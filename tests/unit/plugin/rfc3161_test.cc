@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <ostream>
 
 #include "testing/local_tsa.h"
 #include "testing/testing.h"
@@ -240,6 +241,9 @@ struct BadTsaCase {
   uint32_t timeout_ms = 5000;  // the plugin's network budget
 };
 
+// Printed by name (the struct has padding gtest would print as bytes).
+void PrintTo(const BadTsaCase& c, std::ostream* os) { *os << c.name; }
+
 class Rfc3161BadTsaTest : public Rfc3161PluginTest, public ::testing::WithParamInterface<BadTsaCase> {};
 
 TEST_P(Rfc3161BadTsaTest, StampFailsWithTheRightErrorAndMessage) {
@@ -296,7 +300,7 @@ TEST(Rfc3161ConfigTest, BadConfigFailsAtOpenWithAClearMessage) {
       {ca, "missing url="},
       {"url=ftp://127.0.0.1/tsa\n" + ca, "must start with http:// or https://"},
       {"url=file:///etc/passwd\n" + ca, "must start with http:// or https://"},
-      {"url=127.0.0.1/tsa\n" + ca, "not a valid URL"},
+      {"url=127.0.0.1/tsa\n" + ca, "not a valid absolute URL"},
       {"url=http://127.0.0.1/a b\n" + ca, "space"},
       {url, "missing ca_pem="},
       {url + "ca_pem=***not base64***\n", "not valid base64"},
@@ -533,6 +537,15 @@ TEST(LocalTsaTest, DownRefusesConnections) {
   e = lib->Stamp(d.data(), 2000, &token);
   EXPECT_EQ(e.code, VIGIL_TS_ERR_UNAVAILABLE);
   EXPECT_TRUE(Contains(e.message, "refused") || Contains(e.message, "connect")) << e.message;
+
+  // Messages never show credentials or a query string from the URL.
+  std::string secret_url = "http://user:hunter2@127.0.0.1:" + std::to_string(tsa.port()) + "/tsa?key=hunter2";
+  lib = rfc3161::Tsa::Open("url=" + secret_url + "\nca_pem=" + Base64Encode(AsBytes(tsa.ca_pem())), &e);
+  ASSERT_NE(lib, nullptr) << e.message;
+  e = lib->Stamp(d.data(), 2000, &token);
+  EXPECT_EQ(e.code, VIGIL_TS_ERR_UNAVAILABLE);
+  EXPECT_TRUE(Contains(e.message, "TSA http://127.0.0.1:" + std::to_string(tsa.port()) + "/tsa ")) << e.message;
+  EXPECT_FALSE(Contains(e.message, "hunter2")) << e.message;
 }
 
 // Writes a fuzz seed (token, digest, CA) to $VIGIL_RFC3161_SEED_DIR; run by
