@@ -580,8 +580,8 @@ Error Tsa::Verify(const uint8_t* digest, const uint8_t* token, size_t token_len,
   ERR_clear_error();
   if (TS_RESP_verify_response(ctx.get(), resp.get()) != 1) {
     return Fail(VIGIL_TS_ERR_VERIFY,
-                "rfc3161 token signature or TSA certificate does not verify against the configured CA at "
-                "its genTime " + IsoTime(secs, ms) + ": " + DrainErrors());
+                "rfc3161 token does not verify against the configured CA at its genTime " + IsoTime(secs, ms) +
+                    ": " + DrainErrors());
   }
   *time_ms = ms;
   return Error{};
@@ -620,8 +620,7 @@ Error Tsa::Describe(const uint8_t* token, size_t token_len, std::string* json) c
   ERR_clear_error();
   if (TS_RESP_verify_response(ctx.get(), resp.get()) != 1) {
     return Fail(VIGIL_TS_ERR_VERIFY,
-                "rfc3161 token signature or TSA certificate does not verify against the configured CA: " +
-                    DrainErrors());
+                "rfc3161 token does not verify against the configured CA: " + DrainErrors());
   }
   PKCS7* p7 = TS_RESP_get_token(resp.get());
   X509StackPtr signers(p7 ? PKCS7_get0_signers(p7, nullptr, 0) : nullptr);
