@@ -214,6 +214,7 @@ void LocalTsa::Handle(int fd) {
   }
   size_t content_length = 0;
   bool have_length = false;
+  std::string content_type;
   size_t pos = head.find("\r\n");
   while (pos != std::string::npos && pos < head.size()) {
     size_t next = head.find("\r\n", pos + 2);
@@ -222,6 +223,9 @@ void LocalTsa::Handle(int fd) {
     if (colon != std::string::npos && Lower(line.substr(0, colon)) == "content-length") {
       content_length = std::strtoul(line.c_str() + colon + 1, nullptr, 10);
       have_length = true;
+    } else if (colon != std::string::npos && Lower(line.substr(0, colon)) == "content-type") {
+      content_type = line.substr(colon + 1);
+      content_type.erase(0, content_type.find_first_not_of(" \t"));
     }
     pos = next;
   }
@@ -245,6 +249,10 @@ void LocalTsa::Handle(int fd) {
     requests_.push_back(body);
   }
 
+  if (content_type != "application/timestamp-query") {
+    finish(HttpResponse(415, "Unsupported Media Type", "text/plain", "send application/timestamp-query\n"));
+    return;
+  }
   const std::string kReplyType = "application/timestamp-reply";
   std::string why;
   switch (mode_) {
@@ -258,6 +266,10 @@ void LocalTsa::Handle(int fd) {
       return;
     case Mode::kGarbageBody:
       finish(HttpResponse(200, "OK", kReplyType, std::string("\x30\x03\x02\x01\x63 this is not a TimeStampResp", 33)));
+      return;
+    case Mode::kRedirect:
+      finish("HTTP/1.1 307 Temporary Redirect\r\nLocation: " + url() +
+             "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
       return;
     case Mode::kOversizeBody:
       finish(HttpResponse(200, "OK", kReplyType, std::string(70000, '\x30')));

@@ -5,7 +5,8 @@
 // nonRepudiation) with the `openssl` command line in a fresh TempDir, writes
 // an openssl TS config, and serves HTTP on a free loopback port from a
 // thread: each POST body is answered by `openssl ts -reply -queryfile ...`
-// with Content-Type application/timestamp-reply. One request per
+// with Content-Type application/timestamp-reply. A request without
+// Content-Type application/timestamp-query gets 415. One request per
 // connection; bodies are recorded for inspection. Needs nothing outside the
 // source tree except the `openssl` binary.
 //
@@ -42,6 +43,7 @@ class LocalTsa {
     kReject,             // PKIStatus rejection (the TSA refuses SHA-256)
     kHang,               // reads the request, never answers
     kOversizeBody,       // 200, right Content-Type, a 70 000-byte body
+    kRedirect,           // 307 to the same URL (a client must not follow)
   };
 
   explicit LocalTsa(Mode mode = Mode::kNormal);

@@ -264,6 +264,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadTsaCase{"Http500", LocalTsa::Mode::kHttp500, Code::kUnavailable, "HTTP 500"},
         BadTsaCase{"WrongContentType", LocalTsa::Mode::kWrongContentType, Code::kUnavailable,
                    "Content-Type text/html"},
+        BadTsaCase{"Redirect", LocalTsa::Mode::kRedirect, Code::kUnavailable, "answered HTTP 307"},
         BadTsaCase{"OversizeBody", LocalTsa::Mode::kOversizeBody, Code::kUnavailable, "larger than 64 KiB"},
         BadTsaCase{"GarbageBody", LocalTsa::Mode::kGarbageBody, Code::kUnavailable, "not a DER TimeStampResp"},
         BadTsaCase{"Reject", LocalTsa::Mode::kReject, Code::kUnavailable,
