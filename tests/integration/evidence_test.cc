@@ -15,6 +15,7 @@
 
 #include "relay/server/relay_store.h"
 #include "team_fixture.h"
+#include "testing/local_tsa.h"
 #include "vigil/evidence.h"
 #include "vigil/identity.h"
 #include "vigil/store/v1/store.pb.h"
@@ -311,6 +312,81 @@ TEST_F(EvidenceTest, RelayStatusListsItsAnchorsAndTheLatestCheckpoint) {
   EXPECT_NE(r.out.find("\"name\": \"notary\""), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"name\": \"tlog\""), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"size\": 1"), std::string::npos) << r.out;
+}
+
+TEST_F(EvidenceTest, Rfc3161AuthoritiesStampNotesAndBundlesCheckWithOpensslTs) {
+  std::string early = AddNote("written before any authority was configured");
+  testing::LocalTsa tsa;
+  ASSERT_TRUE(tsa.Start().ok());
+  CommandResult add = vic_->Run({"tsa", "add", tsa.url(), "--ca", tsa.ca_pem_path()});
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  EXPECT_NE(vic_->Run({"tsa", "add", "ftp://x/tsr", "--ca", tsa.ca_pem_path()}).exit_code, 0);
+
+  // New notes are stamped by the authority too, without being asked.
+  std::string note = AddNote(kNote1);
+  CommandResult show = vic_->Run({"note", "show", note, "--json"});
+  EXPECT_NE(show.out.find("\"source\": \"rfc3161 " + tsa.url() + "\""), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("\"pending_anchors\": 0"), std::string::npos) << show.out;
+
+  // Older notes get it on request.
+  CommandResult stamp = vic_->Run({"note", "stamp", early, "--plugin", "rfc3161"});
+  ASSERT_EQ(stamp.exit_code, 0) << stamp.out << stamp.err;
+  EXPECT_NE(stamp.out.find("stamped: 1"), std::string::npos) << stamp.out;
+
+  // The authority saw only small queries carrying salted commitment digests.
+  auto cl = OpenInProcess(*vic_);
+  ASSERT_TRUE(cl);
+  auto info = cl->ShowNote(note);
+  ASSERT_TRUE(info.ok());
+  cl.reset();
+  ASSERT_EQ(tsa.request_count(), 2u);
+  Bytes commitment = *HexDecode(info->versions[0].commitment);
+  bool seen = false;
+  for (const auto& q : tsa.requests()) {
+    EXPECT_LT(q.size(), 200u);
+    EXPECT_EQ(q.find(ToString(*HexDecode(info->versions[0].hash))), std::string::npos);
+    EXPECT_EQ(q.find("Arrived"), std::string::npos);
+    seen = seen || q.find(ToString(commitment)) != std::string::npos;
+  }
+  EXPECT_TRUE(seen);
+
+  // The legal adviser's bundle carries the token and its trust anchor.
+  ASSERT_EQ(lee_->Run({"sync"}).exit_code, 0);
+  std::string bundle = dir_.Sub("bundle");
+  ASSERT_EQ(lee_->Run({"export", note, "--out", bundle}).exit_code, 0);
+  CommandResult v = testing::RunCommand({std::string(VIGIL_BIN_DIR) + "/vigil", "verify", bundle}, {});
+  ASSERT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_NE(v.out.find("timestamp rfc3161"), std::string::npos) << v.out;
+  std::string tools = StandardToolsDir(dir_);
+  int ts_ok = 0;
+  for (const auto& block : ShellBlocks(Slurp(bundle + "/VERIFY.md"))) {
+    std::string script = dir_.Sub("block.sh");
+    std::ofstream(script) << "cd '" << bundle << "'\n" << block;
+    CommandResult r = testing::RunCommand({tools + "/bash", "-eo", "pipefail", script}, {{"PATH", tools}});
+    EXPECT_EQ(r.exit_code, 0) << block << r.out << r.err;
+    ts_ok += static_cast<int>(testing::CountOccurrences(r.out + r.err, "Verification: OK"));
+  }
+  EXPECT_EQ(ts_ok, 1);
+
+  // A token from an authority the bundle does not trust is refused.
+  std::string ca = bundle + "/keys/tsa-1-ca.pem";
+  testing::LocalTsa other;
+  ASSERT_TRUE(other.Start().ok());
+  std::ofstream(ca, std::ios::trunc) << other.ca_pem();
+  CommandResult bad = testing::RunCommand({std::string(VIGIL_BIN_DIR) + "/vigil", "verify", bundle}, {});
+  EXPECT_NE(bad.exit_code, 0);
+}
+
+TEST_F(EvidenceTest, AnUnreachableAuthorityLeavesTheTimestampPending) {
+  testing::LocalTsa tsa(testing::LocalTsa::Mode::kDown);
+  ASSERT_TRUE(tsa.Start().ok());
+  ASSERT_EQ(vic_->Run({"tsa", "add", tsa.url(), "--ca", tsa.ca_pem_path()}).exit_code, 0);
+  std::string note = AddNote(kNote1);  // saved, relay anchors obtained
+  CommandResult stamp = vic_->Run({"note", "stamp", note, "--plugin", "rfc3161"});
+  EXPECT_EQ(stamp.exit_code, 4) << stamp.out << stamp.err;
+  EXPECT_NE(stamp.out.find(tsa.url()), std::string::npos) << stamp.out;
+  CommandResult show = vic_->Run({"note", "show", note, "--json"});
+  EXPECT_NE(show.out.find("\"pending_anchors\": 1"), std::string::npos) << show.out;
 }
 
 class BrokenPluginsTest : public TeamTest {};
