@@ -1,5 +1,7 @@
 #include "client/lib/client.h"
 
+#include "vigil/log.h"
+
 #include <sys/stat.h>
 
 #include <chrono>
@@ -129,6 +131,32 @@ CREATE TABLE tsas(
   url TEXT PRIMARY KEY,
   ca_pem BLOB NOT NULL,
   added_at INTEGER NOT NULL);
+)sql",
+    // Sessions: this device's prekey secrets, the Double Ratchet state per
+    // remote device (a few per device, newest used first), and the
+    // envelopes already processed (so a re-fetched one is a duplicate,
+    // never a replay alarm).
+    R"sql(
+CREATE TABLE prekey_secrets(
+  kind TEXT NOT NULL,
+  key_id INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  secret_key BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY(kind, key_id));
+CREATE TABLE sessions(
+  remote_device BLOB NOT NULL,
+  base_key BLOB NOT NULL,
+  state BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_used INTEGER NOT NULL);
+CREATE INDEX sessions_by_device ON sessions(remote_device, last_used);
+CREATE TABLE received_envelopes(
+  message_id BLOB NOT NULL,
+  sender_device BLOB NOT NULL,
+  blob_sha256 BLOB NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY(message_id, sender_device));
 )sql",
 };
 
@@ -333,7 +361,13 @@ Status Client::Join(std::string_view invite_code) {
     st.Bind(1, er.name()).Bind(2, er.role()).BindBlob(3, k.identity_public).Bind(4, NowMs());
     VIGIL_RETURN_IF_ERROR(st.Run());
   }
-  return txn.Commit();
+  VIGIL_RETURN_IF_ERROR(txn.Commit());
+  // Prekeys, so that others can start sessions with this device at once.
+  // If the relay is gone already, the next sync publishes them.
+  auto conn2 = Connection();
+  Status pk = conn2.ok() ? MaintainPrekeys(*conn2) : conn2.status();
+  if (!pk.ok()) log::Warn("prekeys_not_published", {{"error", pk.message()}});
+  return Status::Ok();
 }
 
 StatusOr<std::string> Client::CreateInvite(const std::string& role, const std::string& name,
@@ -687,7 +721,7 @@ Status Client::FlushOutbox(SyncResult* result) {
           continue;
         }
         for (auto& d : *devices) {
-          if (d.device_id != k.device_id) recipients.push_back({d.device_id, d.dh_public});
+          if (d.device_id != k.device_id) recipients.push_back({d.device_id, d.signing_public, d.dh_public});
         }
       }
       VIGIL_RETURN_IF_ERROR(txn.Commit());
@@ -698,9 +732,13 @@ Status Client::FlushOutbox(SyncResult* result) {
       if (!payload.ParseFromArray(e.payload.data(), static_cast<int>(e.payload.size()))) {
         return Status::DataLoss("an outbox entry is damaged");
       }
-      auto sealed = SealEnvelope(AsBytes(payload.message_id()), k.device_id, k.signing_secret,
-                                 recipients, e.payload.span());
-      if (!sealed.ok()) return sealed.status();
+      auto sealed = SealForDevices(recipients, AsBytes(payload.message_id()), e.payload.span(), &result->problems);
+      if (!sealed.ok()) {
+        record_error(e.id, sealed.status());
+        if (first_error.ok()) first_error = sealed.status();
+        if (sealed.status().code() == Code::kUnavailable) break;
+        continue;
+      }
       v1::Request req;
       auto* send = req.mutable_send();
       send->set_message_id(payload.message_id());
@@ -787,13 +825,17 @@ Status Client::FetchAll(SyncResult* result) {
           continue;
         }
         // The relay says which authenticated device sent it; the envelope
-        // must agree, and its signature must be by that device's certified key.
-        if (env->sealed.sender_device_id() != it.from_device_id()) {
+        // must agree, be for this device, and come from a certified device.
+        if (env->sender_device_id() != it.from_device_id()) {
           VIGIL_RETURN_IF_ERROR(reject("envelope sender does not match the sending device"));
           continue;
         }
+        if (env->recipient_device_id() != ToString(k.device_id)) {
+          VIGIL_RETURN_IF_ERROR(reject("envelope is addressed to another device"));
+          continue;
+        }
         VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
-            "SELECT name, signing_key FROM contact_devices WHERE device_id = ?"));
+            "SELECT name, signing_key, dh_key FROM contact_devices WHERE device_id = ?"));
         st.BindBlob(1, AsBytes(it.from_device_id()));
         VIGIL_ASSIGN_OR_RETURN(bool known, st.Step());
         if (!known) {
@@ -803,19 +845,52 @@ Status Client::FetchAll(SyncResult* result) {
           continue;
         }
         std::string sender_name = st.ColumnText(0);
-        Bytes signing_key = st.ColumnBlob(1);
-        if (Status v = VerifyEnvelope(*env, signing_key); !v.ok()) {
-          VIGIL_RETURN_IF_ERROR(reject(v.message()));
+        RecipientDevice sender{ToBytes(it.from_device_id()), st.ColumnBlob(1), st.ColumnBlob(2)};
+        // Processed before (the ack was lost): the very same bytes are a
+        // duplicate; other bytes under the same id are tampering or replay.
+        Bytes blob_hash = crypto::Sha256(AsBytes(it.blob()));
+        {
+          VIGIL_ASSIGN_OR_RETURN(auto seen, db_.Prepare(
+              "SELECT blob_sha256 FROM received_envelopes WHERE message_id = ? AND sender_device = ?"));
+          seen.BindBlob(1, AsBytes(env->message_id())).BindBlob(2, sender.device_id);
+          VIGIL_ASSIGN_OR_RETURN(bool dup, seen.Step());
+          if (dup) {
+            if (seen.ColumnBlob(0) == blob_hash) {
+              ++result->duplicates;
+            } else {
+              VIGIL_RETURN_IF_ERROR(reject("a different envelope reuses the id of a message already received "
+                                           "(tampered or replayed)"));
+            }
+            continue;
+          }
+        }
+        // Authenticate (session, then the sender's signature over the
+        // content) before any state changes.
+        PendingSession pending;
+        int64_t now_ms = NowMs();
+        auto key_package = DecryptFromDevice(sender, AsBytes(env->session_message()), now_ms, &pending);
+        if (!key_package.ok()) {
+          VIGIL_RETURN_IF_ERROR(reject(key_package.status().message()));
           continue;
         }
-        auto plain = DecryptEnvelope(*env, k.device_id, k.dh_secret);
+        auto plain = OpenContent(*env, key_package->span(), sender.signing_public);
         if (!plain.ok()) {
           VIGIL_RETURN_IF_ERROR(reject(plain.status().message()));
           continue;
         }
+        // The new session state commits with what it decrypted.
+        VIGIL_RETURN_IF_ERROR(SaveSession(pending, now_ms));
+        {
+          VIGIL_ASSIGN_OR_RETURN(auto ins, db_.Prepare(
+              "INSERT OR IGNORE INTO received_envelopes(message_id, sender_device, blob_sha256, received_at) "
+              "VALUES(?,?,?,?)"));
+          ins.BindBlob(1, AsBytes(env->message_id())).BindBlob(2, sender.device_id).BindBlob(3, blob_hash)
+              .Bind(4, now_ms);
+          VIGIL_RETURN_IF_ERROR(ins.Run());
+        }
         store::v1::Payload payload;
         if (!payload.ParseFromArray(plain->data(), static_cast<int>(plain->size())) ||
-            payload.version() != 1 || payload.message_id() != env->sealed.message_id() ||
+            payload.version() != 1 || payload.message_id() != env->message_id() ||
             payload.from_name() != sender_name) {
           VIGIL_RETURN_IF_ERROR(reject("payload is malformed or does not match its envelope"));
           continue;
@@ -865,6 +940,12 @@ StatusOr<SyncResult> Client::Sync() {
   Status flushed = FlushOutbox(&result);
   if (!flushed.ok() && flushed.code() == Code::kUnavailable) return flushed;
   VIGIL_RETURN_IF_ERROR(FetchAll(&result));
+  {
+    // One-time prekeys used up by the messages just received are replaced.
+    auto conn = Connection();
+    Status pk = conn.ok() ? MaintainPrekeys(*conn) : conn.status();
+    if (!pk.ok()) result.problems.push_back("prekeys: " + pk.message());
+  }
   VIGIL_RETURN_IF_ERROR(RecheckPending(&result));
   VIGIL_RETURN_IF_ERROR(DownloadAttachments(&result));
   if (Status rot = LearnRelayRotation(); !rot.ok()) result.problems.push_back(rot.message());

@@ -21,8 +21,10 @@
 #include <vector>
 
 #include "vigil/bytes.h"
+#include "client/lib/envelope.h"
 #include "vigil/crypto.h"
 #include "vigil/evidence.h"
+#include "vigil/session.h"
 #include "vigil/net.h"
 #include "vigil/status.h"
 #include "vigil/storage.h"
@@ -289,6 +291,30 @@ class Client {
     crypto::SecretBytes transport_secret;
   };
   StatusOr<Keys> LoadKeys();
+
+  // Sessions (client/lib/sessions.cc).
+  static session::DeviceIdentity SelfIdentity(const Keys& k);
+  // Publishes a signed prekey (rotated weekly) and tops up one-time prekeys.
+  Status MaintainPrekeys(net::ClientConnection* conn);
+  // Seals `payload` once and carries its key to each device through the
+  // pairwise session (started with X3DH when there is none). Session states
+  // are committed before this returns.
+  StatusOr<std::vector<SealedForDevice>> SealForDevices(const std::vector<RecipientDevice>& recipients,
+                                                        ByteSpan message_id, ByteSpan payload,
+                                                        std::vector<std::string>* problems);
+  // A session state to store together with the payload it decrypted.
+  struct PendingSession {
+    int64_t row_id = 0;  // 0: a new session (X3DH responder)
+    Bytes remote_device;
+    Bytes base_key;
+    crypto::SecretBytes state;
+    std::optional<uint32_t> used_one_time_prekey;
+  };
+  // Decrypts a session message from `sender` without changing any state;
+  // *pending holds what SaveSession must commit if the payload is kept.
+  StatusOr<crypto::SecretBytes> DecryptFromDevice(const RecipientDevice& sender, ByteSpan session_message,
+                                                  int64_t now, PendingSession* pending);
+  Status SaveSession(const PendingSession& p, int64_t now);
   StatusOr<std::string> MyName();
   StatusOr<net::ClientConnection*> Connection();
   // After a relay transport-key rotation: connects with the announced next

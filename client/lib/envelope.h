@@ -1,9 +1,10 @@
-// The interim end-to-end envelope (Spine): a payload encrypted once under a
-// random content key, the key wrapped for each recipient device with
-// ephemeral-static X25519 + HKDF-SHA-256, and the whole signed by the sending
-// device's Ed25519 key. Exact bytes: docs/PROTOCOL.md, "Envelopes".
+// End-to-end envelopes (version 2): a payload encrypted once under a random
+// content key, signed by the sending device, with the content key and the
+// signature carried to each recipient device inside its pairwise session
+// (vigil/session.h). Exact bytes: docs/PROTOCOL.md section 5.
 //
-// Pure functions: no I/O, no storage; randomness comes from libsodium.
+// Pure functions: no I/O, no storage and no sessions here (the client
+// passes the session message in and out); randomness from libsodium.
 // Thread safety: thread-safe.
 #ifndef VIGIL_CLIENT_LIB_ENVELOPE_H_
 #define VIGIL_CLIENT_LIB_ENVELOPE_H_
@@ -19,36 +20,40 @@
 namespace vigil::client {
 
 inline constexpr size_t kMaxEnvelopeSize = 2 * 1024 * 1024;
+inline constexpr uint32_t kEnvelopeVersion = 2;
 
+// A recipient device, from a verified certificate.
 struct RecipientDevice {
-  Bytes device_id;  // 16
-  Bytes dh_public;  // X25519, 32 (from a verified certificate)
+  Bytes device_id;       // 16
+  Bytes signing_public;  // Ed25519, 32
+  Bytes dh_public;       // X25519 identity key, 32
 };
 
 struct SealedForDevice {
   Bytes device_id;
-  Bytes blob;  // serialized SignedEnvelope
+  Bytes blob;  // serialized SessionEnvelope
 };
 
-// Seals `payload` for every recipient. REQUIRES: ids 16 bytes, keys 32.
-StatusOr<std::vector<SealedForDevice>> SealEnvelope(
-    ByteSpan message_id, ByteSpan sender_device_id, const crypto::SecretBytes& sender_signing_secret,
-    const std::vector<RecipientDevice>& recipients, ByteSpan payload);
-
-// A parsed, not yet verified envelope.
-struct ParsedEnvelope {
-  store::v1::SealedEnvelope sealed;
-  std::string sealed_bytes;  // exactly what was signed
-  std::string signature;
+// The content of one message, sealed once for all its recipients.
+struct SealedContent {
+  crypto::SecretBytes key_package;  // serialized ContentKey: goes through each session
+  Bytes nonce;
+  Bytes ciphertext;
 };
+
+// REQUIRES: ids are 16 bytes; the signing secret is 64 bytes.
+StatusOr<SealedContent> SealContent(ByteSpan message_id, ByteSpan sender_device_id,
+                                    const crypto::SecretBytes& sender_signing_secret, ByteSpan payload);
+// One recipient's envelope around the shared content.
+Bytes BuildEnvelope(ByteSpan message_id, ByteSpan sender_device_id, ByteSpan recipient_device_id,
+                    ByteSpan session_message, const SealedContent& content);
 
 // Bounds, protobuf and version checks only.
-StatusOr<ParsedEnvelope> ParseEnvelope(ByteSpan blob);
-// Checks the sender device's signature (Unauthenticated on failure).
-Status VerifyEnvelope(const ParsedEnvelope& env, ByteSpan sender_signing_public);
-// Unwraps and decrypts for our device. Unauthenticated on any tampering.
-StatusOr<crypto::SecretBytes> DecryptEnvelope(const ParsedEnvelope& env, ByteSpan my_device_id,
-                                              const crypto::SecretBytes& my_dh_secret);
+StatusOr<store::v1::SessionEnvelope> ParseEnvelope(ByteSpan blob);
+// With the key package the session decrypted: checks the sender device's
+// signature over the content (Unauthenticated on failure), then decrypts.
+StatusOr<crypto::SecretBytes> OpenContent(const store::v1::SessionEnvelope& env, ByteSpan key_package,
+                                          ByteSpan sender_signing_public);
 
 }  // namespace vigil::client
 

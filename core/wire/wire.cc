@@ -92,6 +92,24 @@ Status CheckRequestBody(const v1::Request& r) {
       }
       return Status::Ok();
     }
+    case v1::Request::kPublishPrekeys: {
+      const auto& pp = r.publish_prekeys();
+      if (pp.signed_prekey().size() > 256 || pp.one_time_prekeys_size() > 100) {
+        return Status::InvalidArgument("publish prekeys: too many or too large");
+      }
+      for (const auto& k : pp.one_time_prekeys()) {
+        if (k.empty() || k.size() > 128) return Status::InvalidArgument("publish prekeys: bad one-time prekey");
+      }
+      return Status::Ok();
+    }
+    case v1::Request::kPrekeyBundles: {
+      const auto& pb = r.prekey_bundles();
+      if (pb.device_ids_size() == 0 || pb.device_ids_size() > 64) {
+        return Status::InvalidArgument("prekey bundles: 1 to 64 devices");
+      }
+      for (const auto& id : pb.device_ids()) VIGIL_RETURN_IF_ERROR(CheckId(id, "device id"));
+      return Status::Ok();
+    }
     case v1::Request::BODY_NOT_SET:
       break;
   }
@@ -130,6 +148,9 @@ StatusOr<v1::Response> DecodeResponse(ByteSpan frame) {
   }
   if (r.has_directory() && r.directory().members_size() > kMaxItems) {
     return Status::InvalidArgument("directory response has too many members");
+  }
+  if (r.has_prekey_bundles() && r.prekey_bundles().bundles_size() > 64) {
+    return Status::InvalidArgument("prekey response has too many bundles");
   }
   if (r.has_stamp() && r.stamp().results_size() > 8) {
     return Status::InvalidArgument("stamp response has too many results");

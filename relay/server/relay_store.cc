@@ -76,6 +76,17 @@ CREATE TABLE plugin_records(
   PRIMARY KEY(plugin, idx));
 CREATE TABLE runtime_text(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 )sql",
+    // Session prekeys: each device's signed prekeys and one-time prekeys
+    // (public halves only; each one-time prekey is handed out once).
+    R"sql(
+CREATE TABLE prekeys(
+  device_id BLOB NOT NULL,
+  kind TEXT NOT NULL,
+  key_id INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY(device_id, kind, key_id));
+)sql",
 };
 
 Status PutConfig(storage::Db& db, const char* key, ByteSpan value) {
@@ -638,6 +649,48 @@ StatusOr<std::optional<std::string>> RelayStore::GetRuntimeText(const std::strin
   VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return std::optional<std::string>();
   return std::optional<std::string>(st.ColumnText(0));
+}
+
+// --- session prekeys ---
+
+Status RelayStore::PutPrekey(ByteSpan device_id, const std::string& kind, uint32_t key_id, ByteSpan data,
+                             int64_t now_ms) {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+      "INSERT OR REPLACE INTO prekeys(device_id, kind, key_id, data, created_at) VALUES(?, ?, ?, ?, ?)"));
+  st.BindBlob(1, device_id).Bind(2, kind).Bind(3, static_cast<int64_t>(key_id)).BindBlob(4, data).Bind(5, now_ms);
+  return st.Run();
+}
+
+StatusOr<int64_t> RelayStore::CountPrekeys(ByteSpan device_id, const std::string& kind) {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT count(*) FROM prekeys WHERE device_id = ? AND kind = ?"));
+  st.BindBlob(1, device_id).Bind(2, kind);
+  VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+  return row ? st.ColumnInt64(0) : 0;
+}
+
+StatusOr<std::optional<Bytes>> RelayStore::TakePrekey(ByteSpan device_id, const std::string& kind, bool remove) {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+      std::string("SELECT key_id, data FROM prekeys WHERE device_id = ? AND kind = ? ORDER BY ") +
+      (remove ? "key_id ASC" : "created_at DESC, key_id DESC") + " LIMIT 1"));
+  st.BindBlob(1, device_id).Bind(2, kind);
+  VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<Bytes>();
+  int64_t key_id = st.ColumnInt64(0);
+  Bytes data = st.ColumnBlob(1);
+  if (remove) {
+    VIGIL_ASSIGN_OR_RETURN(auto del, db_.Prepare("DELETE FROM prekeys WHERE device_id = ? AND kind = ? AND key_id = ?"));
+    del.BindBlob(1, device_id).Bind(2, kind).Bind(3, key_id);
+    VIGIL_RETURN_IF_ERROR(del.Run());
+  }
+  return std::optional<Bytes>(std::move(data));
+}
+
+Status RelayStore::DropOldSignedPrekeys(ByteSpan device_id, size_t keep) {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+      "DELETE FROM prekeys WHERE device_id = ? AND kind = 'signed' AND key_id NOT IN "
+      "(SELECT key_id FROM prekeys WHERE device_id = ? AND kind = 'signed' ORDER BY created_at DESC, key_id DESC LIMIT ?)"));
+  st.BindBlob(1, device_id).BindBlob(2, device_id).Bind(3, static_cast<int64_t>(keep));
+  return st.Run();
 }
 
 }  // namespace vigil::relay

@@ -130,6 +130,14 @@ class RelayStore {
   Status SetRuntimeText(const std::string& key, const std::string& value);
   StatusOr<std::optional<std::string>> GetRuntimeText(const std::string& key);
 
+  // --- session prekeys (kind "signed" or "one"), in the caller's transaction ---
+  Status PutPrekey(ByteSpan device_id, const std::string& kind, uint32_t key_id, ByteSpan data, int64_t now_ms);
+  StatusOr<int64_t> CountPrekeys(ByteSpan device_id, const std::string& kind);
+  // The newest signed prekey (remove = false) or the oldest one-time
+  // prekey, removed so that it is handed out only once (remove = true).
+  StatusOr<std::optional<Bytes>> TakePrekey(ByteSpan device_id, const std::string& kind, bool remove);
+  Status DropOldSignedPrekeys(ByteSpan device_id, size_t keep);
+
   // --- mailboxes ---
   // Stores a delivery unless (device, message id) is already queued.
   // Returns true if newly stored.

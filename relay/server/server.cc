@@ -12,6 +12,9 @@
 #include "vigil/identity.h"
 #include "vigil/log.h"
 #include "vigil/net.h"
+#include "vigil/session.h"
+#include "vigil/store/v1/session.pb.h"
+#include "vigil/store/v1/store.pb.h"
 #include "vigil/wire.h"
 
 namespace vigil::relay {
@@ -201,6 +204,10 @@ class Handler {
       case v1::Request::kStamp:
       case v1::Request::kPluginCall:
         return Status::Internal("anchor requests are not handled in a batch");
+      case v1::Request::kPublishPrekeys:
+        return PublishPrekeys(dev, req.publish_prekeys(), resp);
+      case v1::Request::kPrekeyBundles:
+        return PrekeyBundles(req.prekey_bundles(), resp);
       case v1::Request::BODY_NOT_SET:
         break;
     }
@@ -278,6 +285,63 @@ class Handler {
       }
     }
     resp->mutable_send()->set_stored(stored);
+    return Status::Ok();
+  }
+
+  // A device publishes its prekeys. The relay checks the signed prekey's
+  // signature against the device's certified key so that a broken client
+  // cannot publish garbage; receivers check again.
+  Status PublishPrekeys(const DeviceRow& dev, const v1::PublishPrekeysRequest& p, v1::Response* resp) {
+    int64_t now = NowMs();
+    if (!p.signed_prekey().empty()) {
+      store::v1::SignedPrekey spk;
+      store::v1::DeviceCertificate cert;
+      if (!spk.ParseFromString(p.signed_prekey()) || spk.public_key().size() != 32 ||
+          spk.signature().size() != 64 || !cert.ParseFromString(ToString(dev.certificate))) {
+        return Status::InvalidArgument("publish prekeys: malformed signed prekey");
+      }
+      Bytes msg = session::SignedPrekeyMessage(spk.id(), AsBytes(spk.public_key()), spk.created_at_ms());
+      if (!crypto::Verify(AsBytes(cert.signing_public_key()), msg, AsBytes(spk.signature())).ok()) {
+        return Status::Unauthenticated("publish prekeys: the signed prekey is not signed by this device");
+      }
+      VIGIL_RETURN_IF_ERROR(store_.PutPrekey(dev.id, "signed", spk.id(), AsBytes(p.signed_prekey()), now));
+      VIGIL_RETURN_IF_ERROR(store_.DropOldSignedPrekeys(dev.id, 2));
+    }
+    VIGIL_ASSIGN_OR_RETURN(int64_t have, store_.CountPrekeys(dev.id, "one"));
+    if (have + p.one_time_prekeys_size() > 200) {
+      return Status::ResourceExhausted("publish prekeys: at most 200 one-time prekeys may wait at the relay");
+    }
+    for (const auto& k : p.one_time_prekeys()) {
+      store::v1::OneTimePrekey otp;
+      if (!otp.ParseFromString(k) || otp.public_key().size() != 32) {
+        return Status::InvalidArgument("publish prekeys: malformed one-time prekey");
+      }
+      VIGIL_RETURN_IF_ERROR(store_.PutPrekey(dev.id, "one", otp.id(), AsBytes(k), now));
+    }
+    VIGIL_ASSIGN_OR_RETURN(int64_t left, store_.CountPrekeys(dev.id, "one"));
+    resp->mutable_publish_prekeys()->set_one_time_left(static_cast<uint32_t>(left));
+    return Status::Ok();
+  }
+
+  // One bundle per active device; each one-time prekey leaves the relay
+  // with the bundle that carries it (never handed out twice).
+  Status PrekeyBundles(const v1::PrekeyBundlesRequest& r, v1::Response* resp) {
+    auto* out = resp->mutable_prekey_bundles();
+    for (const auto& id : r.device_ids()) {
+      VIGIL_ASSIGN_OR_RETURN(auto dev, store_.FindDevice(AsBytes(id)));
+      auto* item = out->add_bundles();
+      item->set_device_id(id);
+      if (!dev || dev->revoked) continue;
+      VIGIL_ASSIGN_OR_RETURN(auto spk, store_.TakePrekey(AsBytes(id), "signed", false));
+      if (!spk) continue;
+      store::v1::PrekeyBundle b;
+      b.set_version(1);
+      b.set_device_id(id);
+      if (!b.mutable_signed_prekey()->ParseFromArray(spk->data(), static_cast<int>(spk->size()))) continue;
+      VIGIL_ASSIGN_OR_RETURN(auto otp, store_.TakePrekey(AsBytes(id), "one", true));
+      if (otp) b.mutable_one_time_prekey()->ParseFromArray(otp->data(), static_cast<int>(otp->size()));
+      item->set_bundle(b.SerializeAsString());
+    }
     return Status::Ok();
   }
 

@@ -17,6 +17,7 @@
 
 #include "client/lib/client.h"
 #include "client/lib/envelope.h"
+#include "vigil/session.h"
 #include "testing/testing.h"
 #include "vigil/crypto.h"
 #include "vigil/identity.h"
@@ -250,21 +251,36 @@ RelayRun RunRelay(int messages) {
 // --- crypto: seal+sign and verify+open of a 1 KiB note ---
 
 std::pair<double, double> CryptoOpsPerSecond(int n) {
-  Bytes mid = crypto::RandomBytes(16), sender = crypto::RandomBytes(16), rid = crypto::RandomBytes(16);
-  auto signing = crypto::GenerateSigningKeyPair();
-  auto dh = crypto::GenerateDhKeyPair();
+  // One sender and one recipient device with an X3DH session, as on a team:
+  // seal+sign the content, ratchet-encrypt its key; then decrypt, verify, open.
+  Bytes sender = crypto::RandomBytes(16), rid = crypto::RandomBytes(16);
+  auto signing = crypto::GenerateSigningKeyPair(), rsigning = crypto::GenerateSigningKeyPair();
+  auto dh = crypto::GenerateDhKeyPair(), rdh = crypto::GenerateDhKeyPair();
+  session::DeviceIdentity a{sender, signing.public_key, dh.public_key}, b{rid, rsigning.public_key, rdh.public_key};
+  session::PrekeySecret spk{1, crypto::GenerateDhKeyPair()};
+  auto signed_spk = session::SignPrekey(rsigning.secret_key, 1, spk.key_pair, 1);
+  auto s = session::Session::InitiateX3dh(a, dh.secret_key, {b, *signed_spk, std::nullopt, {}},
+                                          crypto::GenerateDhKeyPair(), crypto::GenerateDhKeyPair());
+  if (!s.ok()) std::abort();
   Bytes payload = crypto::RandomBytes(kPayload);
   std::vector<Bytes> blobs;
   auto t0 = Clock::now();
   for (int i = 0; i < n; ++i) {
-    auto s = client::SealEnvelope(mid, sender, signing.secret_key, {{rid, dh.public_key}}, payload);
-    blobs.push_back(s->front().blob);
+    Bytes mid = crypto::RandomBytes(16);
+    auto content = client::SealContent(mid, sender, signing.secret_key, payload);
+    auto msg = s->Encrypt(content->key_package.span(), crypto::GenerateDhKeyPair());
+    blobs.push_back(client::BuildEnvelope(mid, sender, rid, *msg, *content));
   }
   auto t1 = Clock::now();
-  for (const auto& b : blobs) {
-    auto env = client::ParseEnvelope(b);
-    if (!client::VerifyEnvelope(*env, signing.public_key).ok()) std::abort();
-    if (!client::DecryptEnvelope(*env, rid, dh.secret_key).ok()) std::abort();
+  std::optional<session::Session> r;
+  for (const auto& blob : blobs) {
+    auto env = client::ParseEnvelope(blob);
+    StatusOr<session::DecryptResult> d =
+        r ? r->Decrypt(AsBytes(env->session_message()), 1)
+          : session::Session::RespondX3dh(b, rdh.secret_key, a, spk, nullptr, AsBytes(env->session_message()), 1);
+    if (!d.ok()) std::abort();
+    if (!client::OpenContent(*env, d->plaintext.span(), signing.public_key).ok()) std::abort();
+    r = std::move(d->session);
   }
   auto t2 = Clock::now();
   return {n / Seconds(t0, t1), n / Seconds(t1, t2)};

@@ -36,10 +36,10 @@ int main(int argc, char** argv) {
   identity::Invite inv{"tcp://127.0.0.1:7450", crypto::RandomBytes(32), crypto::SecretBytes::Random(32)};
   Write(dir + "/invite_code/valid", identity::EncodeInvite(inv));
   auto sender = crypto::GenerateSigningKeyPair();
-  auto dh = crypto::GenerateDhKeyPair();
-  auto sealed = client::SealEnvelope(crypto::RandomBytes(16), crypto::RandomBytes(16), sender.secret_key,
-                                     {{crypto::RandomBytes(16), dh.public_key}}, ToBytes("payload"));
-  Write(dir + "/envelope/valid", ToString(sealed->front().blob));
+  Bytes mid = crypto::RandomBytes(16);
+  auto content = client::SealContent(mid, crypto::RandomBytes(16), sender.secret_key, ToBytes("payload"));
+  Write(dir + "/envelope/valid", ToString(client::BuildEnvelope(mid, crypto::RandomBytes(16), crypto::RandomBytes(16),
+                                                                content->key_package.span(), *content)));
   auto id = crypto::GenerateSigningKeyPair();
   auto dev = identity::CertifyDevice(id.secret_key, id.public_key, crypto::RandomBytes(16),
                                      crypto::RandomBytes(32), crypto::RandomBytes(32), 1);
