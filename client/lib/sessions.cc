@@ -65,8 +65,19 @@ Status Client::MaintainPrekeys(net::ClientConnection* conn) {
       pub->set_signed_prekey(p.SerializeAsString());
     }
   }
-  VIGIL_ASSIGN_OR_RETURN(auto left, GetConfig(db_, "one_time_prekeys_left"));
-  int known_left = left ? std::atoi(ToString(left->span()).c_str()) : 0;
+  // How many one-time prekeys are left at the relay: others take them
+  // without telling us, so ask (an empty publish answers with the count).
+  int known_left = 0;
+  {
+    VIGIL_ASSIGN_OR_RETURN(auto any, db_.Prepare("SELECT count(*) FROM prekey_secrets WHERE kind = 'one'"));
+    VIGIL_ASSIGN_OR_RETURN(bool row, any.Step());
+    if (row && any.ColumnInt64(0) > 0 && pub->signed_prekey().empty()) {
+      v1::Request ask;
+      ask.mutable_publish_prekeys();
+      VIGIL_ASSIGN_OR_RETURN(v1::Response r, CallRelay(conn, ask, timeout_ms_));
+      known_left = static_cast<int>(r.publish_prekeys().one_time_left());
+    }
+  }
   if (known_left < kOneTimeLow) {
     VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT coalesce(max(key_id), 0) FROM prekey_secrets WHERE kind = 'one'"));
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -95,9 +106,9 @@ Status Client::MaintainPrekeys(net::ClientConnection* conn) {
     for (const auto& [id, kp] : new_one_time) VIGIL_RETURN_IF_ERROR(put("one", id, kp));
     VIGIL_RETURN_IF_ERROR(txn.Commit());
   }
-  VIGIL_ASSIGN_OR_RETURN(v1::Response resp, CallRelay(conn, req, timeout_ms_));
-  std::string n = std::to_string(resp.publish_prekeys().one_time_left());
-  VIGIL_RETURN_IF_ERROR(PutConfig(db_, "one_time_prekeys_left", AsBytes(n)));
+  if (!pub->signed_prekey().empty() || pub->one_time_prekeys_size() > 0) {
+    VIGIL_RETURN_IF_ERROR(CallRelay(conn, req, timeout_ms_).status());
+  }
   // Signed prekeys older than a month, except the newest, are forgotten.
   VIGIL_ASSIGN_OR_RETURN(auto del, db_.Prepare(
       "DELETE FROM prekey_secrets WHERE kind = 'signed' AND created_at < ? AND key_id < "
