@@ -56,7 +56,7 @@ if [ "${CI:-}" = "true" ] && [ "${VIGIL_SKIP_FUZZ:-}" != "1" ]; then
   banner "fuzz"
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_FUZZ=ON >/dev/null
   targets=(wire_request invite_code envelope device_certificate evidence_text bundle_manifest session_message
-           rfc3161_token)
+           rfc3161_token link_code)
   cmake --build build-fuzz -j"$JOBS" --target "${targets[@]/#/vigil_fuzz_}"
   mkdir -p build-fuzz/crashes
   for t in "${targets[@]}"; do

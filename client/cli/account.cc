@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "client/cli/commands.h"
+#include "vigil/identity.h"
 #include "vigil/json.h"
 
 namespace vigil::cli_client {
@@ -29,7 +30,19 @@ int CmdJoin(const Context& ctx, const ArgList& argv) {
   }
   auto c = OpenClient(ctx, *args);
   if (!c.ok()) return Fail(c.status());
-  Status s = (*c)->Join(args->positional()[0]);
+  const std::string& code = args->positional()[0];
+  if (code.find(identity::kLinkPrefix) != std::string::npos) {
+    // A new device of an existing member.
+    auto sas = (*c)->JoinLink(code);
+    if (!sas.ok()) return Fail(sas.status());
+    auto w = (*c)->Whoami();
+    if (!w.ok()) return Fail(w.status());
+    std::cout << "linking as a new device of " << w->name << " (" << w->role << ")\n"
+              << "check that your other device shows the same code: " << *sas << "\n"
+              << "then sync the other device, and sync here to receive everything it holds" << std::endl;
+    return 0;
+  }
+  Status s = (*c)->Join(code);
   if (!s.ok()) return Fail(s);
   auto w = (*c)->Whoami();
   if (!w.ok()) return Fail(w.status());
@@ -88,6 +101,50 @@ int CmdWhoami(const Context& ctx, const ArgList& argv) {
             << "relay:                " << w->relay_endpoint << "\n"
             << "relay fingerprint:    " << w->relay_fingerprint << std::endl;
   return 0;
+}
+
+int CmdDevice(const Context& ctx, const ArgList& argv) {
+  if (argv.empty()) return Fail(Status::InvalidArgument("usage: vigil device link|list|revoke ID"));
+  std::string sub = argv[0];
+  ArgList rest(argv.begin() + 1, argv.end());
+  auto args = cli::Args::Parse(rest, {"passphrase-file"}, {"json"});
+  if (!args.ok()) return Fail(args.status());
+  auto c = OpenClient(ctx, *args);
+  if (!c.ok()) return Fail(c.status());
+  if (sub == "link") {
+    auto code = (*c)->CreateLinkCode();
+    if (!code.ok()) return Fail(code.status());
+    std::cout << *code << std::endl;
+    std::cerr << "vigil: join with this code on the new device within 10 minutes (it is a secret: show it "
+                 "to nobody else), then sync here"
+              << std::endl;
+    return 0;
+  }
+  if (sub == "list") {
+    auto devices = (*c)->ListDevices();
+    if (!devices.ok()) return Fail(devices.status());
+    if (args->Has("json")) {
+      json::Writer j(true);
+      j.BeginArray();
+      for (const auto& d : *devices) {
+        j.BeginObject().Key("id").String(d.id).Key("current").Bool(d.current);
+        j.Key("created_at_ms").Int(d.created_at_ms).Key("fingerprint").String(d.fingerprint).EndObject();
+      }
+      j.EndArray();
+      std::cout << j.Take() << std::endl;
+    } else {
+      for (const auto& d : *devices) std::cout << d.id << (d.current ? "  (this device)" : "") << "\n";
+    }
+    return 0;
+  }
+  if (sub == "revoke") {
+    if (args->positional().size() != 1) return Fail(Status::InvalidArgument("usage: vigil device revoke ID"));
+    Status s = (*c)->RevokeDevice(args->positional()[0]);
+    if (!s.ok()) return Fail(s);
+    std::cout << "revoked " << args->positional()[0] << std::endl;
+    return 0;
+  }
+  return Fail(Status::InvalidArgument("unknown device command '" + sub + "'"));
 }
 
 }  // namespace vigil::cli_client

@@ -32,6 +32,7 @@ int CmdPassphrase(const Context& ctx, const ArgList& args);
 int CmdBackup(const Context& ctx, const ArgList& args);
 int CmdRestore(const Context& ctx, const ArgList& args);
 int CmdTsa(const Context& ctx, const ArgList& args);
+int CmdDevice(const Context& ctx, const ArgList& args);
 int CmdExport(const Context& ctx, const ArgList& args);
 int CmdVerify(const Context& ctx, const ArgList& args);
 

@@ -13,7 +13,9 @@ constexpr char kUsage[] =
     "usage: vigil [--home DIR] COMMAND [options]\n"
     "commands:\n"
     "  init                         create this device's encrypted store and keys\n"
-    "  join INVITE                  enroll with a relay using a one-time invite code\n"
+    "  join INVITE|LINK_CODE        enroll with a one-time invite, or as a new device with a link code\n"
+    "  device link                  one-time code (10 minutes) for a new device of yours\n"
+    "  device list [--json] | device revoke ID   your devices; a revoked one is refused at once\n"
     "  whoami [--json]              this member, device and relay, with fingerprints\n"
     "  invite --role volunteer|legal --name NAME [--expires 72h]   (coordinators) one-time invite\n"
     "  send --to NAME (--text T | --file F)   send an end-to-end encrypted message\n"
@@ -84,6 +86,7 @@ int Main(int argc, char** argv) {
   if (cmd == "backup") return CmdBackup(ctx, args);
   if (cmd == "restore") return CmdRestore(ctx, args);
   if (cmd == "tsa") return CmdTsa(ctx, args);
+  if (cmd == "device") return CmdDevice(ctx, args);
   if (cmd == "export") return CmdExport(ctx, args);
   if (cmd == "verify") return CmdVerify(ctx, args);
   std::cerr << "vigil: unknown command '" << cmd << "'; run vigil --help" << std::endl;

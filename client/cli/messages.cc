@@ -52,6 +52,7 @@ int CmdSync(const Context& ctx, const ArgList& argv) {
               << rej.reason << std::endl;
   }
   for (const auto& p : r->problems) std::cerr << "vigil: " << p << std::endl;
+  for (const auto& n : r->notices) std::cerr << "vigil: " << n << std::endl;
   if (args->Has("json")) {
     json::Writer j(true);
     j.BeginObject();

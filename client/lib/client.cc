@@ -7,6 +7,7 @@
 #include <chrono>
 #include <fstream>
 
+#include "client/lib/directory.h"
 #include "client/lib/envelope.h"
 #include "client/lib/store_util.h"
 #include "vigil/identity.h"
@@ -151,6 +152,21 @@ CREATE TABLE sessions(
   created_at INTEGER NOT NULL,
   last_used INTEGER NOT NULL);
 CREATE INDEX sessions_by_device ON sessions(remote_device, last_used);
+CREATE TABLE pending_links(
+  link_id BLOB PRIMARY KEY,
+  secret BLOB NOT NULL,
+  eph_secret BLOB NOT NULL,
+  eph_public BLOB NOT NULL,
+  expires_at INTEGER NOT NULL);
+CREATE TABLE link_requests(
+  link_id BLOB PRIMARY KEY,
+  device_id BLOB NOT NULL,
+  request BLOB NOT NULL);
+CREATE TABLE link_parts(
+  part INTEGER PRIMARY KEY,
+  parts INTEGER NOT NULL,
+  nonce BLOB NOT NULL,
+  data BLOB NOT NULL);
 CREATE TABLE received_envelopes(
   message_id BLOB NOT NULL,
   sender_device BLOB NOT NULL,
@@ -488,16 +504,11 @@ StatusOr<WhoAmI> Client::Whoami() {
 
 namespace {
 
-struct VerifiedDevice {
-  std::string name;
-  Bytes device_id;
-  Bytes signing_public;
-  Bytes dh_public;
-};
-
 // Checks a directory member against our pinned identity for that name
 // (trust on first use; a changed identity is refused loudly), verifies every
 // device certificate, and caches the verified devices.
+}  // namespace
+
 StatusOr<std::vector<VerifiedDevice>> AcceptMember(storage::Db& db, const v1::DirectoryMember& m) {
   if (m.identity_public_key().size() != 32) {
     return Status::InvalidArgument("directory entry has a malformed identity key");
@@ -537,8 +548,6 @@ StatusOr<std::vector<VerifiedDevice>> AcceptMember(storage::Db& db, const v1::Di
   }
   return out;
 }
-
-}  // namespace
 
 StatusOr<std::string> Client::MyName() {
   VIGIL_ASSIGN_OR_RETURN(auto name, GetConfig(db_, "name"));
@@ -819,6 +828,13 @@ Status Client::FetchAll(SyncResult* result) {
           result->rejected.push_back({HexEncode(AsBytes(it.from_device_id())), NowMs(), reason});
           return Status::Ok();
         };
+        // Device linking travels outside sessions (the new device has none yet).
+        {
+          bool handled = false;
+          VIGIL_RETURN_IF_ERROR(ReceiveLinkBlob(it.blob(), AsBytes(it.from_device_id()), AsBytes(it.message_id()),
+                                                &handled));
+          if (handled) continue;
+        }
         auto env = ParseEnvelope(AsBytes(it.blob()));
         if (!env.ok()) {
           VIGIL_RETURN_IF_ERROR(reject(env.status().message()));
@@ -940,6 +956,8 @@ StatusOr<SyncResult> Client::Sync() {
   Status flushed = FlushOutbox(&result);
   if (!flushed.ok() && flushed.code() == Code::kUnavailable) return flushed;
   VIGIL_RETURN_IF_ERROR(FetchAll(&result));
+  VIGIL_RETURN_IF_ERROR(ImportLinkArchive(&result));
+  VIGIL_RETURN_IF_ERROR(AnswerLinkRequests(&result));
   {
     // One-time prekeys used up by the messages just received are replaced.
     auto conn = Connection();

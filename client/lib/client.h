@@ -66,6 +66,14 @@ struct SyncResult {
   int duplicates = 0;    // already had them
   std::vector<RejectedMessage> rejected;
   std::vector<std::string> problems;  // record-level problems found (gaps, bad chains)
+  std::vector<std::string> notices;   // things to tell the user that are not problems (device linked)
+};
+
+struct DeviceInfo {
+  std::string id;  // hex
+  bool current = false;
+  int64_t created_at_ms = 0;
+  std::string fingerprint;
 };
 
 struct SendResult {
@@ -214,6 +222,17 @@ class Client {
   StatusOr<std::vector<NoteInfo>> ListNotes(const std::optional<std::string>& visit_id);
   StatusOr<NoteInfo> ShowNote(const std::string& note_id);
 
+  // --- devices (client/lib/devices.cc) ---
+  // A one-time code (10 minutes) for linking a new device of this member.
+  StatusOr<std::string> CreateLinkCode();
+  // Joins with a link code made on another device of the member; returns
+  // the short authentication string both devices show. The other device
+  // certifies this one (and sends its archive) when it next syncs.
+  StatusOr<std::string> JoinLink(std::string_view code);
+  StatusOr<std::vector<DeviceInfo>> ListDevices();
+  // Revokes another device of this member (id or a prefix of >= 8 hex).
+  Status RevokeDevice(const std::string& id_or_prefix);
+
   // --- evidence (client/lib/evidence.cc, client/lib/bundle.cc) ---
   // Stamps every version of the note that lacks a timestamp from the given
   // plugins ("notary", "tlog", "rfc3161"; empty: all configured). Never
@@ -353,6 +372,12 @@ class Client {
                                              const std::string& text,
                                              const std::vector<AttachmentInput>& attachments);
   Status DownloadAttachments(SyncResult* result);
+
+  // Linking (client/lib/devices.cc): link blobs in the mailbox, the old
+  // device answering requests, the new device importing the archive.
+  Status ReceiveLinkBlob(const std::string& blob, ByteSpan from_device, ByteSpan message_id, bool* handled);
+  Status AnswerLinkRequests(SyncResult* result);
+  Status ImportLinkArchive(SyncResult* result);
 
   // Evidence (client/lib/evidence.cc).
   // The commitment of a stored note version; nullopt for versions made

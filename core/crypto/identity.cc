@@ -154,4 +154,45 @@ Bytes InviteVerifier(const crypto::SecretBytes& secret) {
   return out;
 }
 
+std::string EncodeLink(const LinkCode& link) {
+  wire::v1::LinkCode code;
+  code.set_version(1);
+  code.set_endpoint(link.endpoint);
+  code.set_relay_public_key(ToString(link.relay_public_key));
+  code.set_link_secret(ToString(link.secret.span()));
+  code.set_ephemeral_public_key(ToString(link.ephemeral_public_key));
+  std::string bytes = code.SerializeAsString();
+  std::string out = kLinkPrefix + Base64UrlEncode(AsBytes(bytes));
+  crypto::Wipe(bytes);
+  crypto::Wipe(*code.mutable_link_secret());
+  return out;
+}
+
+StatusOr<LinkCode> DecodeLink(std::string_view text) {
+  auto bad = [] { return Status::InvalidArgument("this is not a valid Vigil link code"); };
+  while (!text.empty() && isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  while (!text.empty() && isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  std::string_view prefix = kLinkPrefix;
+  if (text.size() > kMaxInviteText || text.substr(0, prefix.size()) != prefix) return bad();
+  auto raw = Base64UrlDecode(text.substr(prefix.size()));
+  if (!raw.ok()) return bad();
+  wire::v1::LinkCode code;
+  bool parsed = code.ParseFromArray(raw->data(), static_cast<int>(raw->size()));
+  crypto::Wipe(std::span<uint8_t>(*raw));
+  if (!parsed) return bad();
+  if (code.version() != 1) return Status::Unimplemented("this link code was made by a newer Vigil; upgrade Vigil");
+  if (code.relay_public_key().size() != 32 || code.link_secret().size() != 32 ||
+      code.ephemeral_public_key().size() != 32 || !CheckEndpoint(code.endpoint(), false).ok()) {
+    crypto::Wipe(*code.mutable_link_secret());
+    return bad();
+  }
+  LinkCode out;
+  out.endpoint = code.endpoint();
+  out.relay_public_key = ToBytes(code.relay_public_key());
+  out.secret = crypto::SecretBytes::CopyOf(AsBytes(code.link_secret()));
+  out.ephemeral_public_key = ToBytes(code.ephemeral_public_key());
+  crypto::Wipe(*code.mutable_link_secret());
+  return out;
+}
+
 }  // namespace vigil::identity

@@ -110,6 +110,31 @@ Status CheckRequestBody(const v1::Request& r) {
       for (const auto& id : pb.device_ids()) VIGIL_RETURN_IF_ERROR(CheckId(id, "device id"));
       return Status::Ok();
     }
+    case v1::Request::kCreateLink: {
+      const auto& c = r.create_link();
+      if (c.transport_key().size() != 32 || c.verifier().size() != 32) {
+        return Status::InvalidArgument("create link: bad key sizes");
+      }
+      return Status::Ok();
+    }
+    case v1::Request::kLinkDevice: {
+      const auto& l = r.link_device();
+      VIGIL_RETURN_IF_ERROR(CheckId(l.device_id(), "device id"));
+      if (l.device_transport_key().size() != 32 || l.request().empty() || l.request().size() > 4096) {
+        return Status::InvalidArgument("link device: bad key or request size");
+      }
+      return Status::Ok();
+    }
+    case v1::Request::kCertifyDevice: {
+      const auto& d = r.certify_device().device();
+      VIGIL_RETURN_IF_ERROR(CheckId(d.device_id(), "device id"));
+      if (d.certificate().empty() || d.certificate().size() > 1024 || d.certificate_signature().size() != 64) {
+        return Status::InvalidArgument("certify device: bad certificate");
+      }
+      return Status::Ok();
+    }
+    case v1::Request::kRevokeDevice:
+      return CheckId(r.revoke_device().device_id(), "device id");
     case v1::Request::BODY_NOT_SET:
       break;
   }

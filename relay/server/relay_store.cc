@@ -500,19 +500,25 @@ StatusOr<std::string> RelayStore::Revoke(const std::string& target, int64_t now_
     }
     if (matches.empty()) return Status::NotFound("no member or device " + target);
     if (matches.size() > 1) return Status::InvalidArgument("device id prefix " + target + " is ambiguous");
-    VIGIL_ASSIGN_OR_RETURN(auto up, db_.Prepare(
-        "UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"));
-    up.Bind(1, now_ms).BindBlob(2, matches[0]);
-    VIGIL_RETURN_IF_ERROR(up.Run());
+    VIGIL_RETURN_IF_ERROR(RevokeDeviceInTxn(matches[0], now_ms));
     what = "device " + HexEncode(matches[0]);
-    // Nothing queued for a revoked device will ever be fetched.
-    VIGIL_ASSIGN_OR_RETURN(auto del, db_.Prepare("DELETE FROM mailbox WHERE device_id = ?"));
-    del.BindBlob(1, matches[0]);
-    VIGIL_RETURN_IF_ERROR(del.Run());
   }
   VIGIL_RETURN_IF_ERROR(txn.Commit());
   Audit(now_ms, "revoke", what);
   return what;
+}
+
+Status RelayStore::RevokeDeviceInTxn(ByteSpan device_id, int64_t now_ms) {
+  VIGIL_ASSIGN_OR_RETURN(auto up, db_.Prepare("UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"));
+  up.Bind(1, now_ms).BindBlob(2, device_id);
+  VIGIL_RETURN_IF_ERROR(up.Run());
+  // Nothing queued for a revoked device will ever be fetched.
+  VIGIL_ASSIGN_OR_RETURN(auto del, db_.Prepare("DELETE FROM mailbox WHERE device_id = ?"));
+  del.BindBlob(1, device_id);
+  VIGIL_RETURN_IF_ERROR(del.Run());
+  VIGIL_ASSIGN_OR_RETURN(auto pk, db_.Prepare("DELETE FROM prekeys WHERE device_id = ?"));
+  pk.BindBlob(1, device_id);
+  return pk.Run();
 }
 
 // --- mailboxes ---
@@ -691,6 +697,55 @@ Status RelayStore::DropOldSignedPrekeys(ByteSpan device_id, size_t keep) {
       "(SELECT key_id FROM prekeys WHERE device_id = ? AND kind = 'signed' ORDER BY created_at DESC, key_id DESC LIMIT ?)"));
   st.BindBlob(1, device_id).BindBlob(2, device_id).Bind(3, static_cast<int64_t>(keep));
   return st.Run();
+}
+
+// --- device linking ---
+
+StatusOr<Bytes> RelayStore::CreateLink(const std::string& member, ByteSpan transport_key, ByteSpan verifier,
+                                       int64_t now_ms, int64_t expires_at_ms) {
+  Bytes id = crypto::RandomBytes(16);
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+      "INSERT INTO invites(id, role, name, transport_key, verifier, created_at, expires_at) VALUES(?,?,?,?,?,?,?)"));
+  st.BindBlob(1, id).Bind(2, kLinkRole).Bind(3, member).BindBlob(4, transport_key).BindBlob(5, verifier)
+      .Bind(6, now_ms).Bind(7, expires_at_ms);
+  VIGIL_RETURN_IF_ERROR(st.Run());
+  Audit(now_ms, "link_created", "name=" + member);
+  return id;
+}
+
+Status RelayStore::AddLinkedDevice(const InviteRow& link, ByteSpan device_id, ByteSpan transport_key,
+                                   int64_t now_ms) {
+  {
+    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT 1 FROM devices WHERE transport_key = ? OR id = ?"));
+    st.BindBlob(1, transport_key).BindBlob(2, device_id);
+    VIGIL_ASSIGN_OR_RETURN(bool exists, st.Step());
+    if (exists) return Status::AlreadyExists("this device is already enrolled");
+  }
+  {
+    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+        "INSERT INTO devices(id, member, transport_key, certificate, certificate_signature, created_at) "
+        "VALUES(?,?,?,?,?,?)"));
+    st.BindBlob(1, device_id).Bind(2, link.name).BindBlob(3, transport_key).BindBlob(4, Bytes())
+        .BindBlob(5, Bytes()).Bind(6, now_ms);
+    VIGIL_RETURN_IF_ERROR(st.Run());
+  }
+  VIGIL_ASSIGN_OR_RETURN(auto up, db_.Prepare("UPDATE invites SET used_at = ? WHERE id = ? AND used_at IS NULL"));
+  up.Bind(1, now_ms).BindBlob(2, link.id);
+  VIGIL_RETURN_IF_ERROR(up.Run());
+  if (db_.Changes() != 1) return Status::FailedPrecondition("this link code has already been used");
+  Audit(now_ms, "device_linked", "name=" + link.name + " device=" + HexEncode(device_id).substr(0, 8));
+  return Status::Ok();
+}
+
+Status RelayStore::SetCertificate(ByteSpan device_id, ByteSpan certificate, ByteSpan signature, int64_t now_ms) {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+      "UPDATE devices SET certificate = ?, certificate_signature = ? WHERE id = ? AND length(certificate) = 0 "
+      "AND revoked_at IS NULL"));
+  st.BindBlob(1, certificate).BindBlob(2, signature).BindBlob(3, device_id);
+  VIGIL_RETURN_IF_ERROR(st.Run());
+  if (db_.Changes() != 1) return Status::FailedPrecondition("that device is not waiting to be certified");
+  Audit(now_ms, "device_certified", "device=" + HexEncode(device_id).substr(0, 8));
+  return Status::Ok();
 }
 
 }  // namespace vigil::relay

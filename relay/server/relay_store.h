@@ -61,6 +61,8 @@ struct RelayKeys {
 };
 
 bool IsValidRole(std::string_view role);
+// The invites table also holds device links, with this role.
+inline constexpr char kLinkRole[] = "link";
 // 1..64 bytes of letters, digits, space, '.', '-', '_' (no control chars).
 Status CheckMemberName(std::string_view name);
 
@@ -119,6 +121,9 @@ class RelayStore {
   // Revokes a device (by hex id or prefix of at least 8 hex digits) or a
   // member (by name, all their devices). Returns what was revoked.
   StatusOr<std::string> Revoke(const std::string& target, int64_t now_ms);
+  // Revokes one device in the caller's transaction (its queued mail and
+  // prekeys are deleted).
+  Status RevokeDeviceInTxn(ByteSpan device_id, int64_t now_ms);
 
   // --- timestamp plugin records (append-only, numbered from 0 per plugin) ---
   // Appends in its own transaction: durable when it returns.
@@ -129,6 +134,16 @@ class RelayStore {
   // log checkpoint).
   Status SetRuntimeText(const std::string& key, const std::string& value);
   StatusOr<std::optional<std::string>> GetRuntimeText(const std::string& key);
+
+  // --- device linking ---
+  // A link is an invite of role kLinkRole for an existing member; the relay
+  // stores only the transport key and verifier derived from its secret.
+  StatusOr<Bytes> CreateLink(const std::string& member, ByteSpan transport_key, ByteSpan verifier,
+                             int64_t now_ms, int64_t expires_at_ms);
+  // Adds an uncertified device (empty certificate: it may only fetch, ack
+  // and ping) and burns the link, in the caller's transaction.
+  Status AddLinkedDevice(const InviteRow& link, ByteSpan device_id, ByteSpan transport_key, int64_t now_ms);
+  Status SetCertificate(ByteSpan device_id, ByteSpan certificate, ByteSpan signature, int64_t now_ms);
 
   // --- session prekeys (kind "signed" or "one"), in the caller's transaction ---
   Status PutPrekey(ByteSpan device_id, const std::string& kind, uint32_t key_id, ByteSpan data, int64_t now_ms);

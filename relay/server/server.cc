@@ -138,6 +138,12 @@ class Handler {
   Status Handle(const Principal& who, const v1::Request& req, v1::Response* resp,
                 std::vector<Bytes>* notify) {
     if (who.kind == Principal::kInvite) {
+      if (who.invite.role == kLinkRole) {
+        if (req.body_case() != v1::Request::kLinkDevice) {
+          return Status::PermissionDenied("a link code may only be used to link a device");
+        }
+        return LinkDevice(who.invite, req.link_device(), resp, notify);
+      }
       if (req.body_case() != v1::Request::kEnroll) {
         return Status::PermissionDenied("an invite may only be used to enroll");
       }
@@ -149,6 +155,13 @@ class Handler {
     const DeviceRow& dev = who.device;
     if (!Admit(dev.id)) {
       return Status::ResourceExhausted("too many requests from this device; slow down and retry");
+    }
+    // A linked device that no device of its member has certified yet may
+    // only wait for its certificate.
+    if (dev.certificate.empty() && req.body_case() != v1::Request::kFetch && req.body_case() != v1::Request::kAck &&
+        req.body_case() != v1::Request::kPing && req.body_case() != v1::Request::kPublishPrekeys) {
+      return Status::PermissionDenied(
+          "this device is waiting to be certified; sync the device that made the link code");
     }
     bool adds_data = req.body_case() == v1::Request::kSend || req.body_case() == v1::Request::kPutChunk;
     if (adds_data && DiskBelowFloor()) {
@@ -206,6 +219,47 @@ class Handler {
         return Status::Internal("anchor requests are not handled in a batch");
       case v1::Request::kPublishPrekeys:
         return PublishPrekeys(dev, req.publish_prekeys(), resp);
+      case v1::Request::kCreateLink: {
+        int64_t now = NowMs();
+        VIGIL_ASSIGN_OR_RETURN(Bytes id, store_.CreateLink(dev.member, AsBytes(req.create_link().transport_key()),
+                                                           AsBytes(req.create_link().verifier()), now,
+                                                           now + 10 * 60 * 1000));
+        resp->mutable_create_link()->set_link_id(ToString(id));
+        resp->mutable_create_link()->set_expires_at_ms(now + 10 * 60 * 1000);
+        return Status::Ok();
+      }
+      case v1::Request::kLinkDevice:
+        return Status::FailedPrecondition("this device is already enrolled");
+      case v1::Request::kCertifyDevice: {
+        const auto& d = req.certify_device().device();
+        VIGIL_ASSIGN_OR_RETURN(auto target, store_.FindDevice(AsBytes(d.device_id())));
+        if (!target || target->member != dev.member) {
+          return Status::NotFound("no device of yours is waiting for a certificate with that id");
+        }
+        VIGIL_ASSIGN_OR_RETURN(auto m, store_.FindMember(dev.member, false));
+        if (!m) return Status::NotFound("member not found");
+        auto cert = identity::VerifyDevice(d, m->identity_key);
+        if (!cert.ok()) return cert.status().WithContext("certify device");
+        VIGIL_RETURN_IF_ERROR(store_.SetCertificate(AsBytes(d.device_id()), AsBytes(d.certificate()),
+                                                    AsBytes(d.certificate_signature()), NowMs()));
+        log::Info("device_certified", {{"device", Short(AsBytes(d.device_id()))}});
+        resp->mutable_certify_device();
+        return Status::Ok();
+      }
+      case v1::Request::kRevokeDevice: {
+        Bytes target_id = ToBytes(req.revoke_device().device_id());
+        VIGIL_ASSIGN_OR_RETURN(auto target, store_.FindDevice(target_id));
+        if (!target || target->member != dev.member) return Status::NotFound("you have no device with that id");
+        if (target_id == dev.id) {
+          return Status::InvalidArgument("a device cannot revoke itself; revoke it from another device");
+        }
+        if (target->revoked) return Status::FailedPrecondition("that device is already revoked");
+        VIGIL_RETURN_IF_ERROR(store_.RevokeDeviceInTxn(target_id, NowMs()));
+        store_.Audit(NowMs(), "revoke", "device " + HexEncode(target_id) + " by its member's device");
+        log::Info("device_revoked", {{"device", Short(target_id)}, {"by", Short(dev.id)}});
+        resp->mutable_revoke_device();
+        return Status::Ok();
+      }
       case v1::Request::kPrekeyBundles:
         return PrekeyBundles(req.prekey_bundles(), resp);
       case v1::Request::BODY_NOT_SET:
@@ -264,7 +318,7 @@ class Handler {
     // otherwise so that the sender refreshes its directory.
     for (const auto& d : s.deliveries()) {
       VIGIL_ASSIGN_OR_RETURN(auto dev, store_.FindDevice(AsBytes(d.device_id())));
-      if (!dev || dev->revoked) {
+      if (!dev || dev->revoked || dev->certificate.empty()) {
         return Status::FailedPrecondition("recipient device " + Short(AsBytes(d.device_id())) +
                                           " is not active; refresh the directory");
       }
@@ -300,8 +354,11 @@ class Handler {
           spk.signature().size() != 64 || !cert.ParseFromString(ToString(dev.certificate))) {
         return Status::InvalidArgument("publish prekeys: malformed signed prekey");
       }
+      // (A linked device publishes before it is certified; its bundle is
+      // handed out only once it is, and clients check the signature then.)
       Bytes msg = session::SignedPrekeyMessage(spk.id(), AsBytes(spk.public_key()), spk.created_at_ms());
-      if (!crypto::Verify(AsBytes(cert.signing_public_key()), msg, AsBytes(spk.signature())).ok()) {
+      if (!dev.certificate.empty() &&
+          !crypto::Verify(AsBytes(cert.signing_public_key()), msg, AsBytes(spk.signature())).ok()) {
         return Status::Unauthenticated("publish prekeys: the signed prekey is not signed by this device");
       }
       VIGIL_RETURN_IF_ERROR(store_.PutPrekey(dev.id, "signed", spk.id(), AsBytes(p.signed_prekey()), now));
@@ -331,7 +388,7 @@ class Handler {
       VIGIL_ASSIGN_OR_RETURN(auto dev, store_.FindDevice(AsBytes(id)));
       auto* item = out->add_bundles();
       item->set_device_id(id);
-      if (!dev || dev->revoked) continue;
+      if (!dev || dev->revoked || dev->certificate.empty()) continue;
       VIGIL_ASSIGN_OR_RETURN(auto spk, store_.TakePrekey(AsBytes(id), "signed", false));
       if (!spk) continue;
       store::v1::PrekeyBundle b;
@@ -345,6 +402,33 @@ class Handler {
     return Status::Ok();
   }
 
+  // The new device of a link code: registered uncertified; its request goes
+  // to every certified device of the member (the one holding the link
+  // secret answers it).
+  Status LinkDevice(const InviteRow& link, const v1::LinkDeviceRequest& l, v1::Response* resp,
+                    std::vector<Bytes>* notify) {
+    int64_t now = NowMs();
+    if (link.used_at_ms) return Status::FailedPrecondition("this link code has already been used");
+    if (link.expires_at_ms <= now) return Status::FailedPrecondition("this link code has expired; make a new one");
+    VIGIL_ASSIGN_OR_RETURN(auto m, store_.FindMember(link.name, true));
+    if (!m || m->revoked) return Status::FailedPrecondition("the member of this link code no longer exists");
+    VIGIL_RETURN_IF_ERROR(store_.AddLinkedDevice(link, AsBytes(l.device_id()), AsBytes(l.device_transport_key()), now));
+    for (const auto& d : m->devices) {
+      if (d.revoked || d.certificate.empty()) continue;
+      VIGIL_ASSIGN_OR_RETURN(bool fresh, store_.StoreDelivery(d.id, link.id, AsBytes(l.device_id()), now,
+                                                              AsBytes(l.request())));
+      if (fresh) notify->push_back(d.id);
+    }
+    auto* r = resp->mutable_link_device();
+    r->set_name(m->name);
+    r->set_role(m->role);
+    r->set_relay_signing_public_key(ToString(keys_.signing_public));
+    r->set_identity_public_key(ToString(m->identity_key));
+    r->set_link_id(ToString(link.id));
+    log::Info("device_link_requested", {{"device", Short(AsBytes(l.device_id()))}});
+    return Status::Ok();
+  }
+
   Status Directory(const v1::DirectoryRequest& d, v1::Response* resp) {
     auto* out = resp->mutable_directory();
     auto add_member = [&](const MemberRow& m, const std::optional<Bytes>& only_device) {
@@ -353,7 +437,7 @@ class Handler {
       dm->set_role(m.role);
       dm->set_identity_public_key(ToString(m.identity_key));
       for (const auto& dev : m.devices) {
-        if (dev.revoked) continue;
+        if (dev.revoked || dev.certificate.empty()) continue;
         if (only_device && dev.id != *only_device) continue;
         auto* dd = dm->add_devices();
         dd->set_device_id(ToString(dev.id));

@@ -35,6 +35,11 @@ int main(int argc, char** argv) {
   Write(dir + "/wire_request/send", ToString(wire::EncodeRequest(send)));
   identity::Invite inv{"tcp://127.0.0.1:7450", crypto::RandomBytes(32), crypto::SecretBytes::Random(32)};
   Write(dir + "/invite_code/valid", identity::EncodeInvite(inv));
+  identity::LinkCode link{"tcp://127.0.0.1:7450", crypto::RandomBytes(32), crypto::SecretBytes::Random(32),
+                          crypto::RandomBytes(32)};
+  std::string link_text = identity::EncodeLink(link);
+  Write(dir + "/link_code/valid", link_text);
+  Write(dir + "/link_code/body", link_text.substr(std::string(identity::kLinkPrefix).size()));
   auto sender = crypto::GenerateSigningKeyPair();
   Bytes mid = crypto::RandomBytes(16);
   auto content = client::SealContent(mid, crypto::RandomBytes(16), sender.secret_key, ToBytes("payload"));

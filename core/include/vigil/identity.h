@@ -61,6 +61,22 @@ StatusOr<crypto::DhKeyPair> InviteTransportKey(const crypto::SecretBytes& secret
 // the secret (the relay never stores the secret itself).
 Bytes InviteVerifier(const crypto::SecretBytes& secret);
 
+// --- Device link codes ---
+
+inline constexpr char kLinkPrefix[] = "vigil-link-1.";
+
+struct LinkCode {
+  std::string endpoint;
+  Bytes relay_public_key;      // CURVE, 32
+  crypto::SecretBytes secret;  // 32
+  Bytes ephemeral_public_key;  // X25519, 32 (the old device's link key)
+};
+// "vigil-link-1." + base64url(wire LinkCode).
+std::string EncodeLink(const LinkCode& code);
+// Strict, like DecodeInvite: InvalidArgument("this is not a valid Vigil link
+// code") for anything malformed.
+StatusOr<LinkCode> DecodeLink(std::string_view text);
+
 // Checks "tcp://HOST:PORT" with a numeric port in 1..65535 (or "*" when
 // `allow_wildcard`).
 Status CheckEndpoint(std::string_view endpoint, bool allow_wildcard);
