@@ -147,4 +147,55 @@ int CmdDevice(const Context& ctx, const ArgList& argv) {
   return Fail(Status::InvalidArgument("unknown device command '" + sub + "'"));
 }
 
+int CmdMembers(const Context& ctx, const ArgList& argv) {
+  auto args = cli::Args::Parse(argv, {"passphrase-file"}, {"json"});
+  if (!args.ok()) return Fail(args.status());
+  auto c = OpenClient(ctx, *args);
+  if (!c.ok()) return Fail(c.status());
+  auto members = (*c)->ListMembers();
+  if (!members.ok()) return Fail(members.status());
+  bool warned = false;
+  if (args->Has("json")) {
+    json::Writer j(true);
+    j.BeginArray();
+    for (const auto& m : *members) {
+      j.BeginObject().Key("name").String(m.name).Key("role").String(m.role);
+      j.Key("identity_fingerprint").String(m.identity_fingerprint).Key("verified").Bool(m.verified);
+      j.Key("devices").Int(m.devices);
+      if (!m.warning.empty()) j.Key("warning").String(m.warning);
+      j.EndObject();
+    }
+    j.EndArray();
+    std::cout << j.Take() << std::endl;
+  } else {
+    for (const auto& m : *members) {
+      std::cout << m.name << " (" << m.role << ")  " << m.identity_fingerprint
+                << (m.verified ? "  verified" : "  not verified") << "\n";
+    }
+  }
+  for (const auto& m : *members) {
+    if (!m.warning.empty()) {
+      std::cerr << "vigil: WARNING: " << m.name << ": " << m.warning << std::endl;
+      warned = true;
+    }
+  }
+  return warned ? 5 : 0;
+}
+
+int CmdVerifyMember(const Context& ctx, const ArgList& argv) {
+  auto args = cli::Args::Parse(argv, {"passphrase-file"}, {});
+  if (!args.ok()) return Fail(args.status());
+  if (args->positional().size() < 2) {
+    return Fail(Status::InvalidArgument("usage: vigil verify-member NAME FINGERPRINT (the digits vigil whoami shows on their device)"));
+  }
+  std::string fp;
+  for (size_t i = 1; i < args->positional().size(); ++i) fp += args->positional()[i];
+  auto c = OpenClient(ctx, *args);
+  if (!c.ok()) return Fail(c.status());
+  Status s = (*c)->VerifyMember(args->positional()[0], fp);
+  if (!s.ok()) return Fail(s);
+  std::cout << args->positional()[0] << " verified" << std::endl;
+  return 0;
+}
+
 }  // namespace vigil::cli_client

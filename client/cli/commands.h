@@ -33,6 +33,8 @@ int CmdBackup(const Context& ctx, const ArgList& args);
 int CmdRestore(const Context& ctx, const ArgList& args);
 int CmdTsa(const Context& ctx, const ArgList& args);
 int CmdDevice(const Context& ctx, const ArgList& args);
+int CmdMembers(const Context& ctx, const ArgList& args);
+int CmdVerifyMember(const Context& ctx, const ArgList& args);
 int CmdExport(const Context& ctx, const ArgList& args);
 int CmdVerify(const Context& ctx, const ArgList& args);
 

@@ -14,6 +14,8 @@ constexpr char kUsage[] =
     "commands:\n"
     "  init                         create this device's encrypted store and keys\n"
     "  join INVITE|LINK_CODE        enroll with a one-time invite, or as a new device with a link code\n"
+    "  members [--json]             members with identity fingerprints (exit 5 if one changed)\n"
+    "  verify-member NAME FINGERPRINT   mark a member verified after comparing in person\n"
     "  device link                  one-time code (10 minutes) for a new device of yours\n"
     "  device list [--json] | device revoke ID   your devices; a revoked one is refused at once\n"
     "  whoami [--json]              this member, device and relay, with fingerprints\n"
@@ -87,6 +89,8 @@ int Main(int argc, char** argv) {
   if (cmd == "restore") return CmdRestore(ctx, args);
   if (cmd == "tsa") return CmdTsa(ctx, args);
   if (cmd == "device") return CmdDevice(ctx, args);
+  if (cmd == "members") return CmdMembers(ctx, args);
+  if (cmd == "verify-member") return CmdVerifyMember(ctx, args);
   if (cmd == "export") return CmdExport(ctx, args);
   if (cmd == "verify") return CmdVerify(ctx, args);
   std::cerr << "vigil: unknown command '" << cmd << "'; run vigil --help" << std::endl;

@@ -167,6 +167,8 @@ CREATE TABLE link_parts(
   parts INTEGER NOT NULL,
   nonce BLOB NOT NULL,
   data BLOB NOT NULL);
+ALTER TABLE contacts ADD COLUMN verified_key BLOB;
+ALTER TABLE contacts ADD COLUMN changed_key BLOB;
 CREATE TABLE received_envelopes(
   message_id BLOB NOT NULL,
   sender_device BLOB NOT NULL,
@@ -520,6 +522,10 @@ StatusOr<std::vector<VerifiedDevice>> AcceptMember(storage::Db& db, const v1::Di
     if (row) {
       Bytes pinned = st.ColumnBlob(0);
       if (!crypto::ConstantTimeEqual(pinned, AsBytes(m.identity_public_key()))) {
+        // Remembered, so that `vigil members` shows it until resolved.
+        VIGIL_ASSIGN_OR_RETURN(auto mark, db.Prepare("UPDATE contacts SET changed_key = ? WHERE name = ?"));
+        mark.BindBlob(1, AsBytes(m.identity_public_key())).Bind(2, m.name());
+        VIGIL_RETURN_IF_ERROR(mark.Run());
         return Status::Unauthenticated(
             "WARNING: the identity key of " + m.name() +
             " has changed since this device first saw it; refusing. Verify their fingerprint in "

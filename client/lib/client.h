@@ -76,6 +76,15 @@ struct DeviceInfo {
   std::string fingerprint;
 };
 
+struct MemberInfo {
+  std::string name;
+  std::string role;
+  std::string identity_fingerprint;  // of the identity this device pinned
+  bool verified = false;             // compared out of band (vigil verify-member)
+  int devices = 0;
+  std::string warning;               // e.g. the relay showed another identity key
+};
+
 struct SendResult {
   std::string message_id;  // hex
   bool delivered = false;  // false: queued in the outbox (relay unreachable)
@@ -221,6 +230,14 @@ class Client {
   StatusOr<Bytes> AttachmentData(const std::string& note_id, int number, int index);
   StatusOr<std::vector<NoteInfo>> ListNotes(const std::optional<std::string>& visit_id);
   StatusOr<NoteInfo> ShowNote(const std::string& note_id);
+
+  // --- members (client/lib/devices.cc) ---
+  // Every member this device knows (refreshed from the relay's directory
+  // when reachable), with the identity fingerprint pinned on first sight.
+  StatusOr<std::vector<MemberInfo>> ListMembers();
+  // Marks NAME verified if FINGERPRINT (digits; spaces ignored) is the
+  // fingerprint of the identity this device pinned for them.
+  Status VerifyMember(const std::string& name, const std::string& fingerprint);
 
   // --- devices (client/lib/devices.cc) ---
   // A one-time code (10 minutes) for linking a new device of this member.

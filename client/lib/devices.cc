@@ -550,4 +550,67 @@ Status Client::RevokeDevice(const std::string& id_or_prefix) {
   return del.Run();
 }
 
+StatusOr<std::vector<MemberInfo>> Client::ListMembers() {
+  VIGIL_RETURN_IF_ERROR(MyName().status());
+  auto conn = Connection();
+  if (conn.ok()) {
+    v1::Request req;
+    req.mutable_directory()->set_all_members(true);
+    auto resp = CallRelay(*conn, req, timeout_ms_);
+    if (resp.ok()) {
+      VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
+      for (const auto& m : resp->directory().members()) {
+        (void)AcceptMember(db_, m);  // a changed identity is recorded, never accepted
+      }
+      VIGIL_RETURN_IF_ERROR(txn.Commit());
+    }
+  }
+  std::vector<MemberInfo> out;
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+      "SELECT c.name, c.role, c.identity_key, c.verified_key, c.changed_key, "
+      "(SELECT count(*) FROM contact_devices d WHERE d.name = c.name) FROM contacts c ORDER BY c.name"));
+  for (;;) {
+    VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    MemberInfo m;
+    m.name = st.ColumnText(0);
+    m.role = st.ColumnText(1);
+    Bytes key = st.ColumnBlob(2);
+    m.identity_fingerprint = crypto::Fingerprint("vigil/identity", key);
+    m.verified = !st.ColumnIsNull(3) && crypto::ConstantTimeEqual(st.ColumnBlob(3), key);
+    if (!st.ColumnIsNull(4)) {
+      m.warning = std::string(m.verified ? "IDENTITY CHANGED for a VERIFIED member" : "IDENTITY CHANGED") +
+                  ": the relay now shows key " + crypto::Fingerprint("vigil/identity", st.ColumnBlob(4)) +
+                  "; this device still uses the one above and refuses the new one. Ask " + m.name +
+                  " in person before trusting anything new.";
+    }
+    m.devices = static_cast<int>(st.ColumnInt64(5));
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+Status Client::VerifyMember(const std::string& name, const std::string& fingerprint) {
+  VIGIL_ASSIGN_OR_RETURN(auto members, ListMembers());
+  auto digits = [](const std::string& s) {
+    std::string d;
+    for (char c : s) {
+      if (isdigit(static_cast<unsigned char>(c))) d += c;
+    }
+    return d;
+  };
+  for (const auto& m : members) {
+    if (m.name != name) continue;
+    if (digits(fingerprint).empty() || !crypto::ConstantTimeEqual(AsBytes(digits(fingerprint)),
+                                                                  AsBytes(digits(m.identity_fingerprint)))) {
+      return Status::Unauthenticated("the fingerprint does not match the identity this device has for " + name +
+                                     "; do not trust it, and ask " + name + " in person");
+    }
+    VIGIL_ASSIGN_OR_RETURN(auto up, db_.Prepare("UPDATE contacts SET verified_key = identity_key WHERE name = ?"));
+    up.Bind(1, name);
+    return up.Run();
+  }
+  return Status::NotFound("no member named " + name + " is known to this device");
+}
+
 }  // namespace vigil::client

@@ -249,6 +249,7 @@ StatusOr<crypto::SecretBytes> Client::DecryptFromDevice(const RecipientDevice& s
     if (!s.ok()) continue;
     auto r = s->Decrypt(session_message, now);
     if (r.ok()) {
+      r->session.DropSkippedKeysOlderThan(now, session::kDefaultSkippedKeyMaxAgeMs);
       pending->row_id = row_id;
       pending->state = r->session.Serialize();
       return std::move(r->plaintext);

@@ -445,6 +445,14 @@ class Handler {
         dd->set_certificate_signature(ToString(dev.certificate_signature));
       }
     };
+    if (d.all_members()) {
+      VIGIL_ASSIGN_OR_RETURN(auto all, store_.ListMembers());
+      for (const auto& row : all) {
+        if (row.revoked || out->members_size() >= 1000) continue;
+        VIGIL_ASSIGN_OR_RETURN(auto m, store_.FindMember(row.name, true));
+        if (m) add_member(*m, std::nullopt);
+      }
+    }
     // Unknown or revoked names are left out; the client says which.
     for (const auto& name : d.names()) {
       VIGIL_ASSIGN_OR_RETURN(auto m, store_.FindMember(name, true));

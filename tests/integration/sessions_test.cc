@@ -2,6 +2,7 @@
 // fallbacks, and the relay's checks on what devices publish.
 #include <gtest/gtest.h>
 
+#include "relay/server/relay_store.h"
 #include "team_fixture.h"
 #include "vigil/session.h"
 #include "vigil/store/v1/session.pb.h"
@@ -104,6 +105,66 @@ TEST_F(SessionsTest, ManyMessagesBothWaysKeepTheRatchetInStep) {
     EXPECT_NE(vi.out.find("\"c" + std::to_string(i) + "\""), std::string::npos) << vi.out;
   }
   EXPECT_EQ(testing::CountOccurrences(cora_->Run({"sync"}).err, "rejected"), 0u);
+}
+
+}  // namespace
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+std::string FingerprintOf(const testing::ClientFixture& c) {
+  std::string out = c.Run({"whoami", "--json"}).out;
+  std::string key = "\"identity_fingerprint\": \"";
+  size_t at = out.find(key);
+  if (at == std::string::npos) return "";
+  at += key.size();
+  return out.substr(at, out.find('"', at) - at);
+}
+
+TEST_F(SessionsTest, MembersShowFingerprintsAndVerifiedMembersStayVerifiedAcrossNewDevices) {
+  CommandResult m = cora_->Run({"members", "--json"});
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  std::string vic_fp = FingerprintOf(*vic_);
+  ASSERT_FALSE(vic_fp.empty());
+  EXPECT_NE(m.out.find(vic_fp), std::string::npos) << m.out;
+  EXPECT_NE(m.out.find("\"verified\": false"), std::string::npos) << m.out;
+
+  CommandResult wrong = cora_->Run({"verify-member", "Vic", "12345 67890 12345 67890 12345 67890"});
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_NE(wrong.err.find("does not match"), std::string::npos) << wrong.err;
+  CommandResult right = cora_->Run({"verify-member", "Vic", vic_fp});
+  ASSERT_EQ(right.exit_code, 0) << right.err;
+
+  // A new device of Vic, certified by the same identity: still verified, no warning.
+  testing::ClientFixture vic2(dir_, "Vic2", "vic pass 2");
+  ASSERT_EQ(vic2.Run({"init"}).exit_code, 0);
+  std::string link = vic_->Run({"device", "link"}).out;
+  ASSERT_EQ(vic2.Run({"join", link.substr(0, link.find('\n'))}).exit_code, 0);
+  ASSERT_EQ(vic_->Run({"sync"}).exit_code, 0);
+  m = cora_->Run({"members", "--json"});
+  EXPECT_EQ(m.exit_code, 0) << m.err;
+  EXPECT_NE(m.out.find("\"verified\": true"), std::string::npos) << m.out;
+  EXPECT_NE(m.out.find("\"devices\": 2"), std::string::npos) << m.out;
+  EXPECT_EQ(m.out.find("warning"), std::string::npos) << m.out;
+
+  // The relay then shows another identity key for Vic: loud, and refused.
+  ASSERT_TRUE(relay_->Stop().ok());
+  {
+    auto store = relay::RelayStore::Open(relay_->data_dir(), AsBytes("relay pass"));
+    ASSERT_TRUE(store.ok());
+    auto st = store->db().Prepare("UPDATE members SET identity_key = ? WHERE name = 'Vic'");
+    ASSERT_TRUE(st.ok());
+    st->BindBlob(1, crypto::GenerateSigningKeyPair().public_key);
+    ASSERT_TRUE(st->Run().ok());
+  }
+  ASSERT_TRUE(relay_->Restart().ok());
+  m = cora_->Run({"members", "--json"});
+  EXPECT_EQ(m.exit_code, 5) << m.out << m.err;
+  EXPECT_NE(m.err.find("IDENTITY CHANGED for a VERIFIED member"), std::string::npos) << m.err;
+  EXPECT_NE(m.out.find(vic_fp), std::string::npos) << "the pinned identity is kept: " << m.out;
+  CommandResult send = cora_->Run({"send", "--to", "Vic", "--text", "must not go to a new identity"});
+  EXPECT_NE(send.exit_code, 0);
 }
 
 }  // namespace
