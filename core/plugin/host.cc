@@ -417,6 +417,17 @@ struct Host::Instance {
   }
 };
 
+namespace {
+// Instances whose plugin never returned: kept (and reachable) for the life
+// of the process, because their detached thread may still use them.
+void Abandon(std::unique_ptr<Host::Instance> inst) {
+  static std::mutex mu;
+  static auto* abandoned = new std::vector<std::unique_ptr<Host::Instance>>();
+  std::lock_guard<std::mutex> l(mu);
+  abandoned->push_back(std::move(inst));
+}
+}  // namespace
+
 std::string DefaultPluginDir() {
   char buf[4096];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
@@ -558,7 +569,7 @@ StatusOr<std::unique_ptr<Host>> Host::Load(const HostOptions& options) {
       inst->state = nullptr;
       inst->Stop();
       // The instance must outlive a detached worker; keep it (never freed).
-      if (inst->hung.load()) (void)inst.release();
+      if (inst->hung.load()) Abandon(std::move(inst));
     }
   }
   return host;
@@ -567,7 +578,7 @@ StatusOr<std::unique_ptr<Host>> Host::Load(const HostOptions& options) {
 Host::~Host() {
   for (auto& inst : instances_) {
     inst->Stop();
-    if (inst->hung.load()) (void)inst.release();  // its thread may still touch it
+    if (inst->hung.load()) Abandon(std::move(inst));  // its thread may still touch it
   }
 }
 
