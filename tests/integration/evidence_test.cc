@@ -216,6 +216,25 @@ TEST_F(EvidenceTest, ChangingAnyByteOfAnyFileMakesVerifyFailNamingIt) {
   EXPECT_NE(r.err.find("extra.txt"), std::string::npos) << r.err;
 }
 
+TEST_F(EvidenceTest, AVisitExportsEveryNoteInOneBundle) {
+  std::string a = AddNote("first note of the visit");
+  std::string b = AddNote("second note of the visit");
+  ASSERT_EQ(vic_->Run({"note", "amend", b, "--text", "second note, amended"}).exit_code, 0);
+  ASSERT_EQ(lee_->Run({"sync"}).exit_code, 0);
+  std::string bundle = dir_.Sub("visit-bundle");
+  CommandResult ex = lee_->Run({"export", "--visit", visit_, "--out", bundle});
+  ASSERT_EQ(ex.exit_code, 0) << ex.err;
+  CommandResult v = testing::RunCommand({std::string(VIGIL_BIN_DIR) + "/vigil", "verify", bundle}, {});
+  ASSERT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_NE(v.out.find("note " + a), std::string::npos) << v.out;
+  EXPECT_NE(v.out.find("note " + b), std::string::npos) << v.out;
+  EXPECT_EQ(testing::CountOccurrences(v.out, "timestamp notary"), 3u) << v.out;
+  // Exporting into a directory that holds something else is refused.
+  CommandResult again = lee_->Run({"export", "--visit", visit_, "--out", bundle});
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("not empty"), std::string::npos) << again.err;
+}
+
 TEST_F(EvidenceTest, OnlySaltedDigestsReachTheRelay) {
   std::string note = AddNote(kNote1);
   ASSERT_EQ(vic_->Run({"note", "amend", note, "--text", kNote2}).exit_code, 0);
