@@ -540,10 +540,11 @@ Status Client::SendPayloadForTesting(const std::vector<std::string>& recipients,
   return FlushOutbox(&sr);
 }
 
-void Client::TryFlush(bool* delivered) {
+void Client::TryFlush(bool* delivered, Status* refused) {
   SyncResult sr;
   Status flushed = FlushOutbox(&sr);
   *delivered = flushed.ok() && sr.outbox_left == 0;
+  if (refused != nullptr && !flushed.ok() && flushed.code() != Code::kUnavailable) *refused = flushed;
 }
 
 StatusOr<SendResult> Client::SendText(const std::string& to, const std::string& text) {
@@ -599,7 +600,7 @@ StatusOr<SendResult> Client::SendText(const std::string& to, const std::string& 
   }
   crypto::Wipe(*payload.mutable_text()->mutable_text());
   SendResult result{HexEncode(message_id), false};
-  if (dresp.ok()) TryFlush(&result.delivered);
+  if (dresp.ok()) TryFlush(&result.delivered, &result.refused);
   return result;
 }
 

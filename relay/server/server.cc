@@ -524,7 +524,8 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
           for (auto& p : out) {
             if (!p.response.has_error()) {
               wire::SetError(&p.response,
-                             Status::ResourceExhausted("relay disk is full; nothing was stored, try later"));
+                             Status::ResourceExhausted(
+                                 "relay disk is full; nothing was stored or deleted, try later"));
             }
           }
           notify.clear();
