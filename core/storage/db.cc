@@ -428,6 +428,8 @@ Status Db::IntegrityCheck() {
   return Status::Ok();
 }
 
+bool Db::InTransaction() const { return db_ != nullptr && sqlite3_get_autocommit(db_) == 0; }
+
 // --- Statement ---
 
 Statement::Statement(Statement&& other) noexcept

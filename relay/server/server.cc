@@ -463,6 +463,10 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
         out.push_back(std::move(p));
       }
     } else {
+      // Set when SQLite rolled the whole batch back by itself in the middle
+      // of a request (disk full while spilling its page cache, an I/O
+      // error): nothing of this batch is stored, the rest is not run.
+      Status aborted;
       for (auto& in : batch) {
         Pending p{in.routing_id, {}};
         p.response.set_version(wire::kProtocolVersion);
@@ -473,8 +477,9 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
           auto req = wire::DecodeRequest(in.body);
           if (!req.ok()) {
             st = req.status();
+          } else if (p.response.set_request_id(req->request_id()); !aborted.ok()) {
+            st = aborted;
           } else {
-            p.response.set_request_id(req->request_id());
             auto who = handler.Resolve(in.user_id);
             if (!who.ok()) {
               st = who.status();
@@ -505,7 +510,11 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
                   (void)store.db().Exec("RELEASE req");
                 } else {
                   notify.resize(notify_mark);
-                  (void)store.db().Exec("ROLLBACK TO req; RELEASE req");
+                  if (store.db().InTransaction()) {
+                    (void)store.db().Exec("ROLLBACK TO req; RELEASE req");
+                  } else {
+                    aborted = st;
+                  }
                 }
               }
             }
@@ -517,7 +526,7 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
         }
         out.push_back(std::move(p));
       }
-      Status commit = txn_or->Commit();
+      Status commit = aborted.ok() ? txn_or->Commit() : aborted;
       if (!commit.ok()) {
         if (commit.code() == Code::kResourceExhausted) {
           log::Error("disk_full", {{"error", commit.message()}});

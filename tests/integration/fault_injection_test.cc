@@ -204,6 +204,38 @@ TEST_F(FaultInjectionTest, DiskFullRefusesSendsKeepsFetchingAndRecoversWithoutRe
   ASSERT_TRUE(relay_->process()->running()) << "the relay must not stop on a full disk:\n"
                                             << relay_->process()->Stderr();
 
+  // A request larger than SQLite's page cache (2 MB) spills to the WAL in the
+  // middle of its statement, and SQLite then rolls back the whole batch
+  // transaction by itself: still "disk full", and the relay keeps serving.
+  {
+    net::Context ctx;
+    auto conn = RawAs(*vic, ctx);
+    ASSERT_NE(conn, nullptr);
+    wire::v1::Request dir;
+    dir.mutable_directory()->add_names("Cora");
+    dir.mutable_directory()->add_names("Vic");
+    auto found = conn->Call(dir, 10000);
+    ASSERT_TRUE(found.ok()) << found.status().ToString();
+    ASSERT_EQ(found->directory().members_size(), 2);
+    wire::v1::Request big;  // two deliveries of 2 MiB (the most one may hold)
+    big.mutable_send()->set_message_id(std::string(16, 'B'));
+    for (const auto& m : found->directory().members()) {
+      ASSERT_GE(m.devices_size(), 1);
+      auto* delivery = big.mutable_send()->add_deliveries();
+      delivery->set_device_id(m.devices(0).device_id());
+      delivery->set_blob(std::string(wire::kMaxBlobSize, 'x'));
+    }
+    auto refused = conn->Call(big, 10000);
+    ASSERT_FALSE(refused.ok()) << "a send was acknowledged on a full disk";
+    EXPECT_EQ(refused.status().code(), Code::kResourceExhausted) << refused.status().ToString();
+    EXPECT_NE(refused.status().message().find("disk"), std::string::npos) << refused.status().ToString();
+  }
+  ASSERT_TRUE(relay_->process()->running()) << "the relay must not stop on a full disk:\n"
+                                            << relay_->process()->Stderr();
+  r = cora->Run({"sync"});  // fetching still works after that
+  EXPECT_NE(r.err.find("disk is full"), std::string::npos) << r.err;
+  EXPECT_EQ(CountOccurrences(cora->Run({"inbox", "--json"}).out, "\"before-2\""), 1u);
+
   // Space is back: strace detaches from the same relay process.
   StopInjection();
   ASSERT_TRUE(relay_->process()->running());

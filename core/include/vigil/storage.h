@@ -102,6 +102,11 @@ class Db {
   // Runs PRAGMA integrity_check; OK only if it answers "ok".
   Status IntegrityCheck();
 
+  // True between BEGIN and COMMIT/ROLLBACK. False again after SQLite rolled
+  // a transaction back by itself (disk full or an I/O error in the middle
+  // of a statement, e.g. while spilling its page cache).
+  bool InTransaction() const;
+
   sqlite3* raw() { return db_; }
 
  private:

@@ -567,6 +567,32 @@ TEST_F(StorageDbTest, FullIsResourceExhausted) {
   EXPECT_EQ(s.message(), "disk full");
 }
 
+// SQLite may roll a whole transaction back by itself when a statement hits
+// a full disk; InTransaction() tells (the relay then answers "disk full" for
+// the whole batch instead of committing the rest outside any transaction).
+TEST_F(StorageDbTest, InTransactionTellsWhenSqliteRolledBackByItself) {
+  ASSERT_TRUE(db().Exec("CREATE TABLE big(b BLOB)").ok());
+  EXPECT_FALSE(db().InTransaction());
+  {
+    auto txn = Txn::Begin(db());
+    ASSERT_TRUE(txn.ok());
+    EXPECT_TRUE(db().InTransaction());
+    ASSERT_TRUE(txn->Commit().ok());
+    EXPECT_FALSE(db().InTransaction());
+  }
+  ASSERT_TRUE(db().Exec("PRAGMA max_page_count = 8").ok());
+  auto txn = Txn::Begin(db());
+  ASSERT_TRUE(txn.ok());
+  ASSERT_TRUE(db().Exec("INSERT INTO big VALUES(x'01')").ok());
+  auto st = db().Prepare("INSERT INTO big VALUES(?)");
+  ASSERT_TRUE(st.ok());
+  st->BindBlob(1, Bytes(64 * 1024, 0x5a));
+  EXPECT_EQ(st->Run().code(), Code::kResourceExhausted);
+  EXPECT_FALSE(db().InTransaction());
+  EXPECT_EQ(txn->Commit().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(One(db(), "SELECT count(*) FROM big"), "0");
+}
+
 TEST_F(StorageDbTest, TamperedPagesAreDataLoss) {
   ASSERT_TRUE(db().Exec("CREATE TABLE t(x BLOB);"
                         "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c"
