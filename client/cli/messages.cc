@@ -32,6 +32,13 @@ int CmdSend(const Context& ctx, const ArgList& argv) {
   crypto::Wipe(text);
   if (!r.ok()) return Fail(r.status());
   std::cout << r->message_id << std::endl;
+  if (!r->delivered && !r->refused.ok()) {
+    // The relay answered but did not take it (disk full, a full mailbox):
+    // say why, and fail, so that scripts notice.
+    std::cerr << "vigil: the relay did not accept the message: " << r->refused.message()
+              << "; it stays queued and the next vigil sync will retry" << std::endl;
+    return cli::ExitCodeFor(r->refused);
+  }
   if (!r->delivered) {
     std::cerr << "vigil: the relay is unreachable; the message is queued and will be sent by "
                  "the next vigil sync"

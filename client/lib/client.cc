@@ -589,10 +589,11 @@ Status Client::SendPayloadForTesting(const std::vector<std::string>& recipients,
   return FlushOutbox(&sr);
 }
 
-void Client::TryFlush(bool* delivered) {
+void Client::TryFlush(bool* delivered, Status* refused) {
   SyncResult sr;
   Status flushed = FlushOutbox(&sr);
   *delivered = flushed.ok() && sr.outbox_left == 0;
+  if (refused != nullptr && !flushed.ok() && flushed.code() != Code::kUnavailable) *refused = flushed;
 }
 
 StatusOr<SendResult> Client::SendText(const std::string& to, const std::string& text) {
@@ -648,7 +649,7 @@ StatusOr<SendResult> Client::SendText(const std::string& to, const std::string& 
   }
   crypto::Wipe(*payload.mutable_text()->mutable_text());
   SendResult result{HexEncode(message_id), false};
-  if (dresp.ok()) TryFlush(&result.delivered);
+  if (dresp.ok()) TryFlush(&result.delivered, &result.refused);
   return result;
 }
 
@@ -868,21 +869,19 @@ Status Client::FetchAll(SyncResult* result) {
         }
         std::string sender_name = st.ColumnText(0);
         RecipientDevice sender{ToBytes(it.from_device_id()), st.ColumnBlob(1), st.ColumnBlob(2)};
-        // Processed before (the ack was lost): the very same bytes are a
-        // duplicate; other bytes under the same id are tampering or replay.
+        // Processed before: the very same bytes (an ack was lost) are a
+        // duplicate at once; other bytes under the same id are either the
+        // sender's outbox sealing it afresh (it authenticates: a duplicate
+        // whose session step is kept) or tampering (it does not: rejected).
         Bytes blob_hash = crypto::Sha256(AsBytes(it.blob()));
+        bool seen_before = false;
         {
           VIGIL_ASSIGN_OR_RETURN(auto seen, db_.Prepare(
               "SELECT blob_sha256 FROM received_envelopes WHERE message_id = ? AND sender_device = ?"));
           seen.BindBlob(1, AsBytes(env->message_id())).BindBlob(2, sender.device_id);
-          VIGIL_ASSIGN_OR_RETURN(bool dup, seen.Step());
-          if (dup) {
-            if (seen.ColumnBlob(0) == blob_hash) {
-              ++result->duplicates;
-            } else {
-              VIGIL_RETURN_IF_ERROR(reject("a different envelope reuses the id of a message already received "
-                                           "(tampered or replayed)"));
-            }
+          VIGIL_ASSIGN_OR_RETURN(seen_before, seen.Step());
+          if (seen_before && seen.ColumnBlob(0) == blob_hash) {
+            ++result->duplicates;
             continue;
           }
         }
@@ -902,6 +901,10 @@ Status Client::FetchAll(SyncResult* result) {
         }
         // The new session state commits with what it decrypted.
         VIGIL_RETURN_IF_ERROR(SaveSession(pending, now_ms));
+        if (seen_before) {
+          ++result->duplicates;
+          continue;
+        }
         {
           VIGIL_ASSIGN_OR_RETURN(auto ins, db_.Prepare(
               "INSERT OR IGNORE INTO received_envelopes(message_id, sender_device, blob_sha256, received_at) "

@@ -87,7 +87,10 @@ struct MemberInfo {
 
 struct SendResult {
   std::string message_id;  // hex
-  bool delivered = false;  // false: queued in the outbox (relay unreachable)
+  bool delivered = false;  // false: queued in the outbox (relay unreachable or refused)
+  // Not OK when the relay answered with an error (disk full, a full mailbox):
+  // the message stays queued and the next sync retries.
+  Status refused;
 };
 
 struct VisitTeam {
@@ -369,7 +372,9 @@ class Client {
   Status FlushOutbox(SyncResult* result);
   Status FetchAll(SyncResult* result);
   // Sends what Enqueue queued; never fails because the relay is down.
-  void TryFlush(bool* delivered);
+  // `refused`, if given, gets the relay's error when it answered but did not
+  // take everything (unreachable is not a refusal).
+  void TryFlush(bool* delivered, Status* refused = nullptr);
 
   // Records (client/lib/records.cc).
   StatusOr<std::string> ResolveVisitId(const std::string& id_or_prefix);

@@ -322,20 +322,33 @@ StatusOr<Db> Db::Open(const std::string& path, const crypto::SecretBytes& key,
   return db;
 }
 
-Db::Db(Db&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+// At most this many cached statements per connection; more SQL texts are
+// prepared afresh each time (the cache is for a fixed set of hot queries).
+constexpr size_t kMaxCachedStatements = 64;
+
+Db::Db(Db&& other) noexcept : db_(other.db_), cache_(std::move(other.cache_)) {
+  other.db_ = nullptr;
+  other.cache_.clear();
+}
 
 Db& Db::operator=(Db&& other) noexcept {
   if (this != &other) {
-    if (db_ != nullptr) sqlite3_close_v2(db_);
+    Close();
     db_ = other.db_;
+    cache_ = std::move(other.cache_);
     other.db_ = nullptr;
+    other.cache_.clear();
   }
   return *this;
 }
 
-Db::~Db() {
+Db::~Db() { Close(); }
+
+void Db::Close() {
+  cache_.clear();  // finalize cached statements before the connection
   // close_v2: if a Statement outlives us, SQLite closes once it is finalized.
   if (db_ != nullptr) sqlite3_close_v2(db_);
+  db_ = nullptr;
 }
 
 Status Db::Exec(std::string_view sql) {
@@ -365,6 +378,43 @@ StatusOr<Statement> Db::Prepare(std::string_view sql) {
     return Status::InvalidArgument("Prepare takes one SQL statement; use Exec for several");
   }
   return Statement(db_, stmt);
+}
+
+StatusOr<CachedStatement> Db::PrepareCached(std::string_view sql) {
+  if (db_ == nullptr) return Status::FailedPrecondition("store is closed");
+  std::string key(sql);
+  auto it = cache_.find(key);
+  if (it != cache_.end() && !it->second->in_use) {
+    it->second->in_use = true;
+    return CachedStatement(&it->second->st, &it->second->in_use, nullptr);
+  }
+  VIGIL_ASSIGN_OR_RETURN(Statement st, Prepare(sql));
+  if (it == cache_.end() && cache_.size() < kMaxCachedStatements) {
+    auto entry = std::make_unique<CacheEntry>(std::move(st));
+    entry->in_use = true;
+    CacheEntry* e = entry.get();
+    cache_.emplace(std::move(key), std::move(entry));
+    return CachedStatement(&e->st, &e->in_use, nullptr);
+  }
+  auto owned = std::make_unique<Statement>(std::move(st));
+  Statement* p = owned.get();
+  return CachedStatement(p, nullptr, std::move(owned));
+}
+
+CachedStatement::CachedStatement(Statement* st, bool* in_use, std::unique_ptr<Statement> owned)
+    : st_(st), in_use_(in_use), owned_(std::move(owned)) {}
+
+CachedStatement::CachedStatement(CachedStatement&& other) noexcept
+    : st_(other.st_), in_use_(other.in_use_), owned_(std::move(other.owned_)) {
+  other.st_ = nullptr;
+  other.in_use_ = nullptr;
+}
+
+CachedStatement::~CachedStatement() {
+  if (in_use_ != nullptr) {
+    st_->Reset().IgnoreError();  // ends its read; frees the bound copies
+    *in_use_ = false;
+  }
 }
 
 StatusOr<int> Db::UserVersion() {
@@ -408,6 +458,8 @@ int64_t Db::LastInsertRowId() const {
 
 int Db::Changes() const { return db_ != nullptr ? sqlite3_changes(db_) : 0; }
 
+int64_t Db::TotalChanges() const { return db_ != nullptr ? sqlite3_total_changes(db_) : 0; }
+
 StatusOr<int64_t> Db::DataVersion() {
   if (db_ == nullptr) return Status::FailedPrecondition("store is closed");
   VIGIL_ASSIGN_OR_RETURN(Answer v, QueryText(db_, "PRAGMA data_version"));
@@ -427,6 +479,8 @@ Status Db::IntegrityCheck() {
   }
   return Status::Ok();
 }
+
+bool Db::InTransaction() const { return db_ != nullptr && sqlite3_get_autocommit(db_) == 0; }
 
 // --- Statement ---
 

@@ -87,6 +87,26 @@ CREATE TABLE prekeys(
   created_at INTEGER NOT NULL,
   PRIMARY KEY(device_id, kind, key_id));
 )sql",
+    // Bytes queued per device, kept by triggers in the same transaction as
+    // the mailbox change, so that the quota check on every Send is one
+    // lookup instead of a sum over the whole mailbox.
+    R"sql(
+CREATE TABLE mailbox_usage(device_id BLOB PRIMARY KEY, bytes INTEGER) WITHOUT ROWID;
+INSERT INTO mailbox_usage(device_id, bytes)
+  SELECT device_id, sum(length(blob)) FROM mailbox GROUP BY device_id;
+CREATE TRIGGER mailbox_usage_insert AFTER INSERT ON mailbox BEGIN
+  INSERT OR IGNORE INTO mailbox_usage(device_id, bytes) VALUES(NEW.device_id, 0);
+  UPDATE mailbox_usage SET bytes = bytes + length(NEW.blob) WHERE device_id = NEW.device_id;
+END;
+CREATE TRIGGER mailbox_usage_delete AFTER DELETE ON mailbox BEGIN
+  UPDATE mailbox_usage SET bytes = bytes - length(OLD.blob) WHERE device_id = OLD.device_id;
+END;
+CREATE TRIGGER mailbox_usage_update AFTER UPDATE OF device_id, blob ON mailbox BEGIN
+  UPDATE mailbox_usage SET bytes = bytes - length(OLD.blob) WHERE device_id = OLD.device_id;
+  INSERT OR IGNORE INTO mailbox_usage(device_id, bytes) VALUES(NEW.device_id, 0);
+  UPDATE mailbox_usage SET bytes = bytes + length(NEW.blob) WHERE device_id = NEW.device_id;
+END;
+)sql",
 };
 
 Status PutConfig(storage::Db& db, const char* key, ByteSpan value) {
@@ -200,6 +220,11 @@ StatusOr<RelayStore> RelayStore::OpenWithKey(const std::string& data_dir,
   VIGIL_ASSIGN_OR_RETURN(storage::Db db,
                          storage::Db::Open(data_dir + "/" + kStoreName + ".db", key, true));
   VIGIL_RETURN_IF_ERROR(db.Migrate(kMigrations));
+  // A group commit of a few hundred Sends dirties more pages than SQLite's
+  // default 2 MB cache holds; a spill writes (encrypts) pages to the WAL in
+  // the middle of the batch and again at commit. Pages are allocated only
+  // as they are used.
+  VIGIL_RETURN_IF_ERROR(db.Exec("PRAGMA cache_size = -16384"));
   return RelayStore(std::move(db), key.Clone());
 }
 
@@ -326,83 +351,83 @@ Status RelayStore::PutChunk(ByteSpan blob_id, uint32_t index, uint32_t count, By
                             ByteSpan uploader, int64_t now_ms) {
   {
     // A blob's chunks all come from one device and agree on the count.
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT count, uploader FROM blobs WHERE blob_id = ? LIMIT 1"));
-    st.BindBlob(1, blob_id);
-    VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (row && (st.ColumnInt64(0) != count || st.ColumnBlob(1) != Bytes(uploader.begin(), uploader.end()))) {
+    VIGIL_ASSIGN_OR_RETURN(auto st, db_.PrepareCached("SELECT count, uploader FROM blobs WHERE blob_id = ? LIMIT 1"));
+    st->BindBlob(1, blob_id);
+    VIGIL_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (row && (st->ColumnInt64(0) != count || st->ColumnBlob(1) != Bytes(uploader.begin(), uploader.end()))) {
       return Status::PermissionDenied("this blob belongs to another upload");
     }
   }
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.PrepareCached(
       "INSERT OR IGNORE INTO blobs(blob_id, idx, count, data, created_at, uploader) VALUES(?,?,?,?,?,?)"));
-  st.BindBlob(1, blob_id).Bind(2, static_cast<int64_t>(index)).Bind(3, static_cast<int64_t>(count))
+  st->BindBlob(1, blob_id).Bind(2, static_cast<int64_t>(index)).Bind(3, static_cast<int64_t>(count))
       .BindBlob(4, data).Bind(5, now_ms).BindBlob(6, uploader);
-  return st.Run();
+  return st->Run();
 }
 
 StatusOr<std::pair<uint32_t, Bytes>> RelayStore::GetChunk(ByteSpan blob_id, uint32_t index) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT count, data FROM blobs WHERE blob_id = ? AND idx = ?"));
-  st.BindBlob(1, blob_id).Bind(2, static_cast<int64_t>(index));
-  VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.PrepareCached("SELECT count, data FROM blobs WHERE blob_id = ? AND idx = ?"));
+  st->BindBlob(1, blob_id).Bind(2, static_cast<int64_t>(index));
+  VIGIL_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return Status::NotFound("no such attachment chunk (not uploaded yet, or expired)");
-  return std::make_pair(static_cast<uint32_t>(st.ColumnInt64(0)), st.ColumnBlob(1));
+  return std::make_pair(static_cast<uint32_t>(st->ColumnInt64(0)), st->ColumnBlob(1));
 }
 
 StatusOr<std::optional<InviteRow>> RelayStore::FindInviteByTransportKey(ByteSpan key) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(std::string(kInviteSelect) + "WHERE transport_key = ?"));
-  st.BindBlob(1, key);
-  VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.PrepareCached(std::string(kInviteSelect) + "WHERE transport_key = ?"));
+  st->BindBlob(1, key);
+  VIGIL_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return std::optional<InviteRow>();
-  return std::optional<InviteRow>(ReadInvite(st));
+  return std::optional<InviteRow>(ReadInvite(*st));
 }
 
 StatusOr<std::optional<InviteRow>> RelayStore::FindInvite(ByteSpan id) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(std::string(kInviteSelect) + "WHERE id = ?"));
-  st.BindBlob(1, id);
-  VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.PrepareCached(std::string(kInviteSelect) + "WHERE id = ?"));
+  st->BindBlob(1, id);
+  VIGIL_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return std::optional<InviteRow>();
-  return std::optional<InviteRow>(ReadInvite(st));
+  return std::optional<InviteRow>(ReadInvite(*st));
 }
 
 // --- members and devices ---
 
 StatusOr<std::optional<DeviceRow>> RelayStore::FindDeviceByTransportKey(ByteSpan key) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(std::string(kDeviceSelect) + "WHERE d.transport_key = ?"));
-  st.BindBlob(1, key);
-  VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.PrepareCached(std::string(kDeviceSelect) + "WHERE d.transport_key = ?"));
+  st->BindBlob(1, key);
+  VIGIL_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return std::optional<DeviceRow>();
-  return std::optional<DeviceRow>(ReadDevice(st));
+  return std::optional<DeviceRow>(ReadDevice(*st));
 }
 
 StatusOr<std::optional<DeviceRow>> RelayStore::FindDevice(ByteSpan id) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(std::string(kDeviceSelect) + "WHERE d.id = ?"));
-  st.BindBlob(1, id);
-  VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.PrepareCached(std::string(kDeviceSelect) + "WHERE d.id = ?"));
+  st->BindBlob(1, id);
+  VIGIL_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return std::optional<DeviceRow>();
-  return std::optional<DeviceRow>(ReadDevice(st));
+  return std::optional<DeviceRow>(ReadDevice(*st));
 }
 
 StatusOr<std::optional<MemberRow>> RelayStore::FindMember(const std::string& name,
                                                           bool with_devices) {
   VIGIL_ASSIGN_OR_RETURN(
-      auto st, db_.Prepare("SELECT name, role, identity_key, created_at, revoked_at FROM members WHERE name = ?"));
-  st.Bind(1, name);
-  VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+      auto st, db_.PrepareCached("SELECT name, role, identity_key, created_at, revoked_at FROM members WHERE name = ?"));
+  st->Bind(1, name);
+  VIGIL_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return std::optional<MemberRow>();
   MemberRow m;
-  m.name = st.ColumnText(0);
-  m.role = st.ColumnText(1);
-  m.identity_key = st.ColumnBlob(2);
-  m.created_at_ms = st.ColumnInt64(3);
-  m.revoked = !st.ColumnIsNull(4);
+  m.name = st->ColumnText(0);
+  m.role = st->ColumnText(1);
+  m.identity_key = st->ColumnBlob(2);
+  m.created_at_ms = st->ColumnInt64(3);
+  m.revoked = !st->ColumnIsNull(4);
   if (with_devices) {
-    VIGIL_ASSIGN_OR_RETURN(auto ds, db_.Prepare(std::string(kDeviceSelect) +
+    VIGIL_ASSIGN_OR_RETURN(auto ds, db_.PrepareCached(std::string(kDeviceSelect) +
                                                 "WHERE d.member = ? ORDER BY d.created_at, d.id"));
-    ds.Bind(1, name);
+    ds->Bind(1, name);
     for (;;) {
-      VIGIL_ASSIGN_OR_RETURN(bool more, ds.Step());
+      VIGIL_ASSIGN_OR_RETURN(bool more, ds->Step());
       if (!more) break;
-      m.devices.push_back(ReadDevice(ds));
+      m.devices.push_back(ReadDevice(*ds));
     }
   }
   return std::optional<MemberRow>(std::move(m));
@@ -525,67 +550,66 @@ Status RelayStore::RevokeDeviceInTxn(ByteSpan device_id, int64_t now_ms) {
 
 StatusOr<bool> RelayStore::StoreDelivery(ByteSpan device_id, ByteSpan message_id,
                                          ByteSpan from_device, int64_t now_ms, ByteSpan blob) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.PrepareCached(
       "INSERT OR IGNORE INTO mailbox(device_id, message_id, from_device, received_at, blob) "
       "VALUES(?,?,?,?,?)"));
-  st.BindBlob(1, device_id).BindBlob(2, message_id).BindBlob(3, from_device).Bind(4, now_ms)
+  st->BindBlob(1, device_id).BindBlob(2, message_id).BindBlob(3, from_device).Bind(4, now_ms)
       .BindBlob(5, blob);
-  VIGIL_RETURN_IF_ERROR(st.Run());
+  VIGIL_RETURN_IF_ERROR(st->Run());
   return db_.Changes() == 1;
 }
 
 Status RelayStore::Fetch(ByteSpan device_id, uint64_t after_seq, int max_items,
                          size_t max_bytes, wire::v1::FetchResponse* out) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.PrepareCached(
       "SELECT seq, message_id, from_device, received_at, blob FROM mailbox "
       "WHERE device_id = ? AND seq > ? ORDER BY seq LIMIT ?"));
-  st.BindBlob(1, device_id).Bind(2, static_cast<int64_t>(after_seq)).Bind(3, max_items + 1);
+  st->BindBlob(1, device_id).Bind(2, static_cast<int64_t>(after_seq)).Bind(3, max_items + 1);
   size_t bytes = 0;
   for (;;) {
-    VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+    VIGIL_ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row) break;
-    Bytes blob = st.ColumnBlob(4);
+    Bytes blob = st->ColumnBlob(4);
     if (out->items_size() >= max_items || (out->items_size() > 0 && bytes + blob.size() > max_bytes)) {
       out->set_more(true);
       break;
     }
     bytes += blob.size();
     auto* item = out->add_items();
-    item->set_seq(static_cast<uint64_t>(st.ColumnInt64(0)));
-    item->set_message_id(ToString(st.ColumnBlob(1)));
-    item->set_from_device_id(ToString(st.ColumnBlob(2)));
-    item->set_received_at_ms(st.ColumnInt64(3));
+    item->set_seq(static_cast<uint64_t>(st->ColumnInt64(0)));
+    item->set_message_id(ToString(st->ColumnBlob(1)));
+    item->set_from_device_id(ToString(st->ColumnBlob(2)));
+    item->set_received_at_ms(st->ColumnInt64(3));
     item->set_blob(ToString(blob));
   }
   return Status::Ok();
 }
 
 StatusOr<int> RelayStore::Ack(ByteSpan device_id, const std::vector<uint64_t>& seqs) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("DELETE FROM mailbox WHERE device_id = ? AND seq = ?"));
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.PrepareCached("DELETE FROM mailbox WHERE device_id = ? AND seq = ?"));
   int deleted = 0;
   for (uint64_t seq : seqs) {
-    VIGIL_RETURN_IF_ERROR(st.Reset());
-    st.BindBlob(1, device_id).Bind(2, static_cast<int64_t>(seq));
-    VIGIL_RETURN_IF_ERROR(st.Run());
+    VIGIL_RETURN_IF_ERROR(st->Reset());
+    st->BindBlob(1, device_id).Bind(2, static_cast<int64_t>(seq));
+    VIGIL_RETURN_IF_ERROR(st->Run());
     deleted += db_.Changes();
   }
   return deleted;
 }
 
 StatusOr<int64_t> RelayStore::MailboxBytes(ByteSpan device_id) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
-      "SELECT coalesce(sum(length(blob)), 0) FROM mailbox WHERE device_id = ?"));
-  st.BindBlob(1, device_id);
-  VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
-  return row ? st.ColumnInt64(0) : 0;
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.PrepareCached("SELECT bytes FROM mailbox_usage WHERE device_id = ?"));
+  st->BindBlob(1, device_id);
+  VIGIL_ASSIGN_OR_RETURN(bool row, st->Step());
+  return row ? st->ColumnInt64(0) : 0;
 }
 
 StatusOr<uint64_t> RelayStore::LatestSeq(ByteSpan device_id) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT max(seq) FROM mailbox WHERE device_id = ?"));
-  st.BindBlob(1, device_id);
-  VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row || st.ColumnIsNull(0)) return uint64_t{0};
-  return static_cast<uint64_t>(st.ColumnInt64(0));
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.PrepareCached("SELECT max(seq) FROM mailbox WHERE device_id = ?"));
+  st->BindBlob(1, device_id);
+  VIGIL_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row || st->ColumnIsNull(0)) return uint64_t{0};
+  return static_cast<uint64_t>(st->ColumnInt64(0));
 }
 
 Status RelayStore::ExportTo(const std::string& path) {
@@ -593,9 +617,9 @@ Status RelayStore::ExportTo(const std::string& path) {
 }
 
 Status RelayStore::SetRuntime(const std::string& key, int64_t value) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("INSERT OR REPLACE INTO runtime(key, value) VALUES(?, ?)"));
-  st.Bind(1, key).Bind(2, value);
-  return st.Run();
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.PrepareCached("INSERT OR REPLACE INTO runtime(key, value) VALUES(?, ?)"));
+  st->Bind(1, key).Bind(2, value);
+  return st->Run();
 }
 
 StatusOr<std::map<std::string, int64_t>> RelayStore::Runtime() {

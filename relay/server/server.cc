@@ -4,8 +4,10 @@
 
 #include <sys/statvfs.h>
 
+#include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -78,11 +80,32 @@ void RunZap(net::ZapHandler& zap, RelayStore& store, const std::atomic<bool>& st
   }
 }
 
+// Copies committed WAL frames into relay.db on a connection of its own, so
+// that the request loop's commits do not wait for checkpoints (the loop's
+// connection checkpoints by itself only as a backstop, see Serve). A
+// failing checkpoint loses nothing (the frames stay in the WAL) and is
+// logged once per failure spell.
+void RunCheckpointer(RelayStore& store, const std::atomic<bool>& stop) {
+  bool failing = false;
+  while (!stop.load()) {
+    Status s = store.db().Exec("PRAGMA wal_checkpoint(PASSIVE)");
+    if (!s.ok() && !failing) log::Warn("checkpoint_failed", {{"error", s.message()}});
+    if (s.ok() && failing) log::Info("checkpoint_recovered");
+    failing = !s.ok();
+    for (int i = 0; i < 10 && !stop.load(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+}
+
 class Handler {
  public:
   Handler(RelayStore& store, const RelayKeys& keys, const ServerOptions& opt)
       : store_(store), keys_(keys), opt_(opt) {}
   void set_anchor_names(std::vector<std::string> names) { anchor_names_ = std::move(names); }
+  // Called before every batch: what was learnt about devices holds only
+  // while the batch holds the store's write lock.
+  void StartBatch() { active_devices_.clear(); }
 
   StatusOr<Principal> Resolve(const std::string& user_id) {
     Principal p;
@@ -255,6 +278,7 @@ class Handler {
         }
         if (target->revoked) return Status::FailedPrecondition("that device is already revoked");
         VIGIL_RETURN_IF_ERROR(store_.RevokeDeviceInTxn(target_id, NowMs()));
+        active_devices_.clear();  // later sends in this batch look it up again
         store_.Audit(NowMs(), "revoke", "device " + HexEncode(target_id) + " by its member's device");
         log::Info("device_revoked", {{"device", Short(target_id)}, {"by", Short(dev.id)}});
         resp->mutable_revoke_device();
@@ -317,10 +341,14 @@ class Handler {
     // Every recipient must be an active device; the whole send fails
     // otherwise so that the sender refreshes its directory.
     for (const auto& d : s.deliveries()) {
-      VIGIL_ASSIGN_OR_RETURN(auto dev, store_.FindDevice(AsBytes(d.device_id())));
-      if (!dev || dev->revoked || dev->certificate.empty()) {
-        return Status::FailedPrecondition("recipient device " + Short(AsBytes(d.device_id())) +
-                                          " is not active; refresh the directory");
+      Bytes id = ToBytes(d.device_id());
+      if (active_devices_.count(id) == 0) {
+        VIGIL_ASSIGN_OR_RETURN(auto dev, store_.FindDevice(id));
+        if (!dev || dev->revoked || dev->certificate.empty()) {
+          return Status::FailedPrecondition("recipient device " + Short(id) +
+                                            " is not active; refresh the directory");
+        }
+        active_devices_.insert(std::move(id));
       }
       VIGIL_ASSIGN_OR_RETURN(int64_t queued, store_.MailboxBytes(AsBytes(d.device_id())));
       if (queued + static_cast<int64_t>(d.blob().size()) > opt_.mailbox_quota_bytes) {
@@ -487,6 +515,7 @@ class Handler {
   const ServerOptions& opt_;
   std::map<Bytes, Bucket> buckets_;
   std::vector<std::string> anchor_names_;
+  std::set<Bytes> active_devices_;  // recipients found active in this batch
   int64_t disk_checked_ms_ = 0;
   bool disk_low_ = false;
 };
@@ -495,6 +524,40 @@ struct Pending {
   Bytes routing_id;
   v1::Response response;
 };
+
+// How a request runs inside the batch transaction.
+enum class Isolation {
+  // Only reads: nothing to undo.
+  kReadOnly,
+  // Checks everything before its first write, so that once it writes it can
+  // fail only on a store error (disk full, I/O): no savepoint of its own.
+  // Should it fail after changing rows, the whole batch is rolled back.
+  kChecksFirst,
+  // Anything else: a savepoint of its own, rolled back alone on failure.
+  kSavepoint,
+};
+
+Isolation IsolationOf(const v1::Request& req) {
+  switch (req.body_case()) {
+    case v1::Request::kFetch:
+    case v1::Request::kDirectory:
+    case v1::Request::kPing:
+    case v1::Request::kGetChunk:
+      return Isolation::kReadOnly;
+    case v1::Request::kSend:
+    case v1::Request::kAck:
+    case v1::Request::kPutChunk:
+      return Isolation::kChecksFirst;
+    default:
+      return Isolation::kSavepoint;
+  }
+}
+
+// Runs one cached statement (SAVEPOINT and friends) to completion.
+Status RunCached(storage::Db& db, std::string_view sql) {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db.PrepareCached(sql));
+  return st->Run();
+}
 
 }  // namespace
 
@@ -515,6 +578,13 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
     std::thread& t;
     ~Joiner() { flag = true; if (t.joinable()) t.join(); }
   } joiner{zap_stop, zap_thread};
+
+  VIGIL_ASSIGN_OR_RETURN(RelayStore checkpoint_store,
+                         RelayStore::OpenWithKey(options.data_dir, store.store_key()));
+  VIGIL_RETURN_IF_ERROR(store.db().Exec("PRAGMA wal_autocheckpoint = 10000"));
+  std::atomic<bool> checkpoint_stop{false};
+  std::thread checkpoint_thread([&] { RunCheckpointer(checkpoint_store, checkpoint_stop); });
+  Joiner checkpoint_joiner{checkpoint_stop, checkpoint_thread};
 
   auto sock_or = net::ServerSocket::Bind(ctx, keys.listen, keys.transport_secret);
   if (!sock_or.ok()) return sock_or.status();
@@ -619,6 +689,17 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
         out.push_back(std::move(p));
       }
     } else {
+      // Set when the batch cannot be committed: SQLite rolled it back by
+      // itself in the middle of a request (disk full while spilling its
+      // page cache, an I/O error), or a kChecksFirst request failed after
+      // changing rows. Nothing of this batch is stored; the rest is not run.
+      Status aborted;
+      bool rolled_back_by_sqlite = false;
+      const Status kTryAgain = Status::Unavailable("the relay could not store this request; try again");
+      // Principals resolved in this batch, by ZAP User-Id: nothing can
+      // revoke a device while the batch holds the write lock.
+      std::map<std::string, Principal> principals;
+      handler.StartBatch();
       for (auto& in : batch) {
         Pending p{in.routing_id, {}};
         p.response.set_version(wire::kProtocolVersion);
@@ -629,12 +710,18 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
           auto req = wire::DecodeRequest(in.body);
           if (!req.ok()) {
             st = req.status();
+          } else if (p.response.set_request_id(req->request_id()); !aborted.ok()) {
+            st = aborted.code() == Code::kResourceExhausted ? aborted : kTryAgain;
           } else {
-            p.response.set_request_id(req->request_id());
-            auto who = handler.Resolve(in.user_id);
-            if (!who.ok()) {
-              st = who.status();
+            const Principal* who = nullptr;
+            if (auto known = principals.find(in.user_id); known != principals.end()) {
+              who = &known->second;
+            } else if (auto resolved = handler.Resolve(in.user_id); !resolved.ok()) {
+              st = resolved.status();
             } else {
+              who = &principals.emplace(in.user_id, std::move(*resolved)).first->second;
+            }
+            if (who != nullptr) {
               if (who->kind == Principal::kDevice) {
                 routes[who->device.id] = in.routing_id;
                 last_seen[who->device.id] = NowMs();
@@ -654,14 +741,26 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
                   continue;  // deferred
                 }
               } else {
-                (void)store.db().Exec("SAVEPOINT req");
+                const Isolation isolation = IsolationOf(*req);
+                const bool savepoint = isolation == Isolation::kSavepoint;
+                if (savepoint) (void)RunCached(store.db(), "SAVEPOINT req");
+                const int64_t changes_before = store.db().TotalChanges();
                 size_t notify_mark = notify.size();
                 st = handler.Handle(*who, *req, &p.response, &notify);
                 if (st.ok()) {
-                  (void)store.db().Exec("RELEASE req");
+                  if (savepoint) (void)RunCached(store.db(), "RELEASE req");
                 } else {
                   notify.resize(notify_mark);
-                  (void)store.db().Exec("ROLLBACK TO req; RELEASE req");
+                  if (!store.db().InTransaction()) {
+                    aborted = st;
+                    rolled_back_by_sqlite = true;
+                  } else if (savepoint) {
+                    (void)RunCached(store.db(), "ROLLBACK TO req");
+                    (void)RunCached(store.db(), "RELEASE req");
+                  } else if (store.db().TotalChanges() != changes_before) {
+                    log::Error("batch_rolled_back", {{"error", st.message()}});
+                    aborted = st;
+                  }
                 }
               }
             }
@@ -673,14 +772,22 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
         }
         out.push_back(std::move(p));
       }
-      Status commit = txn_or->Commit();
+      Status commit = aborted.ok() ? txn_or->Commit() : aborted;
       if (!commit.ok()) {
-        if (commit.code() == Code::kResourceExhausted) {
+        if (!aborted.ok() && !rolled_back_by_sqlite && commit.code() != Code::kResourceExhausted) {
+          // A request failed half-way on something other than a full disk;
+          // the batch is rolled back (Txn's destructor) and may be retried.
+          for (auto& p : out) {
+            if (!p.response.has_error()) wire::SetError(&p.response, kTryAgain);
+          }
+          notify.clear();
+        } else if (commit.code() == Code::kResourceExhausted) {
           log::Error("disk_full", {{"error", commit.message()}});
           for (auto& p : out) {
             if (!p.response.has_error()) {
               wire::SetError(&p.response,
-                             Status::ResourceExhausted("relay disk is full; nothing was stored, try later"));
+                             Status::ResourceExhausted(
+                                 "relay disk is full; nothing was stored or deleted, try later"));
             }
           }
           notify.clear();

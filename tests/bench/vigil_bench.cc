@@ -5,6 +5,7 @@
 //   vigil-bench relay [--json] [--messages N]
 //   vigil-bench crypto [--json]
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -104,10 +106,29 @@ struct Member {
 
 struct RelayRun {
   double msgs_per_s = 0;
+  double cpu_us_per_msg = 0;  // relay process CPU time (all threads) per message
   double p50_ms = 0, p99_ms = 0;
   double peak_rss_mb = 0;
   std::string error;
 };
+
+// utime + stime of the whole process, in seconds.
+double CpuSeconds(pid_t pid) {
+  std::string stat = testing::ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream in(stat.substr(close + 2));
+  std::string field;
+  long long utime = 0, stime = 0;
+  for (int i = 3; in >> field; ++i) {  // field 3 is the state
+    if (i == 14) utime = std::atoll(field.c_str());
+    if (i == 15) {
+      stime = std::atoll(field.c_str());
+      break;
+    }
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 int64_t PeakRssKb(pid_t pid) {
   std::string status = testing::ReadFile("/proc/" + std::to_string(pid) + "/status");
@@ -219,6 +240,7 @@ RelayRun RunRelay(int messages) {
   std::atomic<int> acked{0};
   std::atomic<bool> stop{false};
   std::thread drain(DrainLoop, std::cref(recipient), per_sender * 8, &stop);
+  const double cpu_start = CpuSeconds(relay.process()->pid());
   auto start = Clock::now();
   std::vector<std::thread> senders;
   for (int i = 0; i < 8; ++i) {
@@ -227,6 +249,9 @@ RelayRun RunRelay(int messages) {
   }
   for (auto& t : senders) t.join();
   out.msgs_per_s = acked.load() / Seconds(start, Clock::now());
+  if (acked.load() > 0) {
+    out.cpu_us_per_msg = (CpuSeconds(relay.process()->pid()) - cpu_start) * 1e6 / acked.load();
+  }
   stop = true;
   drain.join();
 
@@ -382,6 +407,9 @@ int Main(int argc, char** argv) {
     j.Key("p50_us").Int(static_cast<int64_t>(r.p50_ms * 1000));
     j.Key("p99_us").Int(static_cast<int64_t>(r.p99_ms * 1000));
     j.Key("relay_peak_rss_mb").Int(static_cast<int64_t>(r.peak_rss_mb));
+    // Relay CPU time per message in the throughput run: less sensitive
+    // than msgs/s to whatever else the machine is doing.
+    j.Key("relay_cpu_us_per_msg").Int(static_cast<int64_t>(r.cpu_us_per_msg));
     j.EndObject();
   } else if (args[0] == "sync") {
     int notes = 10000;

@@ -301,7 +301,8 @@ CommandResult RelayFixture::Relay(const std::vector<std::string>& args) const {
 }
 
 Status RelayFixture::Serve() {
-  std::vector<std::string> argv = {BinPath("vigil-relay"), "serve", "--data", data_dir_};
+  std::vector<std::string> argv = serve_wrapper_;
+  argv.insert(argv.end(), {BinPath("vigil-relay"), "serve", "--data", data_dir_});
   argv.insert(argv.end(), serve_args_.begin(), serve_args_.end());
   process_ = std::make_unique<BackgroundProcess>(argv, Env{{"VIGIL_RELAY_PASSPHRASE", kPassphrase}},
                                                  dir_.path());

@@ -112,6 +112,9 @@ class RelayFixture {
   BackgroundProcess* process() { return process_.get(); }
   // Extra flags for `vigil-relay serve` (set before Start).
   void set_serve_args(std::vector<std::string> args) { serve_args_ = std::move(args); }
+  // A command line that `vigil-relay serve ...` is appended to, e.g. strace
+  // with fault injection (set before Start or Restart; empty: none).
+  void set_serve_wrapper(std::vector<std::string> argv) { serve_wrapper_ = std::move(argv); }
 
  private:
   Status Serve();
@@ -121,6 +124,7 @@ class RelayFixture {
   int serial_ = 0;
   std::unique_ptr<BackgroundProcess> process_;
   std::vector<std::string> serve_args_;
+  std::vector<std::string> serve_wrapper_;
 };
 
 // One member's device: vigil --home <dir>/<name>-home with its passphrase.

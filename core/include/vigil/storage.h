@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "vigil/bytes.h"
@@ -64,50 +65,8 @@ Status RewrapKeyHeader(const std::string& header_path, ByteSpan old_passphrase,
 
 // --- Database -----------------------------------------------------------
 
-class Statement;
-
-class Db {
- public:
-  // Opens (creating if absent, unless `must_exist`) the SQLCipher database at
-  // `path` keyed with the raw 32-byte `key`. Reads sqlite_master right away,
-  // so a wrong key fails here with Unauthenticated(kWrongPassphrase) and
-  // nothing is written. Sets: cipher settings, journal_mode=WAL,
-  // synchronous=FULL, foreign_keys=ON, busy_timeout.
-  static StatusOr<Db> Open(const std::string& path, const crypto::SecretBytes& key,
-                           bool must_exist = false);
-
-  Db(Db&& other) noexcept;
-  Db& operator=(Db&& other) noexcept;
-  Db(const Db&) = delete;
-  Db& operator=(const Db&) = delete;
-  ~Db();
-
-  // Runs one or more statements with no parameters and no results.
-  Status Exec(std::string_view sql);
-  StatusOr<Statement> Prepare(std::string_view sql);
-
-  // Applies migrations[i] for every i >= PRAGMA user_version, each in its own
-  // transaction that also bumps user_version to i+1. A database whose
-  // user_version is newer than migrations.size() fails with Unimplemented
-  // ("store was written by a newer Vigil").
-  Status Migrate(const std::vector<std::string_view>& migrations);
-  StatusOr<int> UserVersion();
-
-  int64_t LastInsertRowId() const;
-  int Changes() const;
-
-  // PRAGMA data_version: changes when another connection commits.
-  StatusOr<int64_t> DataVersion();
-
-  // Runs PRAGMA integrity_check; OK only if it answers "ok".
-  Status IntegrityCheck();
-
-  sqlite3* raw() { return db_; }
-
- private:
-  explicit Db(sqlite3* db) : db_(db) {}
-  sqlite3* db_ = nullptr;
-};
+class Db;
+class CachedStatement;
 
 // A prepared statement. Bind indexes are 1-based, column indexes 0-based.
 class Statement {
@@ -144,6 +103,90 @@ class Statement {
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
   Status bind_status_;
+};
+
+class Db {
+ public:
+  // Opens (creating if absent, unless `must_exist`) the SQLCipher database at
+  // `path` keyed with the raw 32-byte `key`. Reads sqlite_master right away,
+  // so a wrong key fails here with Unauthenticated(kWrongPassphrase) and
+  // nothing is written. Sets: cipher settings, journal_mode=WAL,
+  // synchronous=FULL, foreign_keys=ON, busy_timeout.
+  static StatusOr<Db> Open(const std::string& path, const crypto::SecretBytes& key,
+                           bool must_exist = false);
+
+  Db(Db&& other) noexcept;
+  Db& operator=(Db&& other) noexcept;
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+  ~Db();
+
+  // Runs one or more statements with no parameters and no results.
+  Status Exec(std::string_view sql);
+  StatusOr<Statement> Prepare(std::string_view sql);
+  // The same, but prepared once per connection and reused (hot paths; SQL
+  // text only, never values). The statement comes reset and unbound; the
+  // handle resets it again (ending any read it left open) and clears its
+  // bindings when it goes. If that SQL is in use already (nested), a fresh
+  // statement is prepared for this handle. Handles must not outlive the Db.
+  StatusOr<CachedStatement> PrepareCached(std::string_view sql);
+
+  // Applies migrations[i] for every i >= PRAGMA user_version, each in its own
+  // transaction that also bumps user_version to i+1. A database whose
+  // user_version is newer than migrations.size() fails with Unimplemented
+  // ("store was written by a newer Vigil").
+  Status Migrate(const std::vector<std::string_view>& migrations);
+  StatusOr<int> UserVersion();
+
+  int64_t LastInsertRowId() const;
+  int Changes() const;
+  // Rows changed by completed statements since the connection opened
+  // (triggers included).
+  int64_t TotalChanges() const;
+
+  // PRAGMA data_version: changes when another connection commits.
+  StatusOr<int64_t> DataVersion();
+
+  // Runs PRAGMA integrity_check; OK only if it answers "ok".
+  Status IntegrityCheck();
+
+  // True between BEGIN and COMMIT/ROLLBACK. False again after SQLite rolled
+  // a transaction back by itself (disk full or an I/O error in the middle
+  // of a statement, e.g. while spilling its page cache).
+  bool InTransaction() const;
+
+  sqlite3* raw() { return db_; }
+
+ private:
+  struct CacheEntry {
+    explicit CacheEntry(Statement s) : st(std::move(s)) {}
+    Statement st;
+    bool in_use = false;
+  };
+  explicit Db(sqlite3* db) : db_(db) {}
+  void Close();
+  sqlite3* db_ = nullptr;
+  // SQL text -> statement; entries keep their address when the Db moves.
+  std::unordered_map<std::string, std::unique_ptr<CacheEntry>> cache_;
+};
+
+// A statement from Db::PrepareCached: use it like a Statement (*h, h->).
+class CachedStatement {
+ public:
+  CachedStatement(CachedStatement&& other) noexcept;
+  CachedStatement& operator=(CachedStatement&&) = delete;
+  CachedStatement(const CachedStatement&) = delete;
+  CachedStatement& operator=(const CachedStatement&) = delete;
+  ~CachedStatement();
+  Statement& operator*() { return *st_; }
+  Statement* operator->() { return st_; }
+
+ private:
+  friend class Db;
+  CachedStatement(Statement* st, bool* in_use, std::unique_ptr<Statement> owned);
+  Statement* st_ = nullptr;
+  bool* in_use_ = nullptr;           // the cache entry's flag, if borrowed
+  std::unique_ptr<Statement> owned_;  // a fresh statement when the entry was busy
 };
 
 // BEGIN IMMEDIATE on construction (via Begin), ROLLBACK on destruction unless

@@ -567,6 +567,80 @@ TEST_F(StorageDbTest, FullIsResourceExhausted) {
   EXPECT_EQ(s.message(), "disk full");
 }
 
+TEST_F(StorageDbTest, CachedStatementsAreReusedAndComeBackReset) {
+  ASSERT_TRUE(db().Exec("CREATE TABLE t(x INTEGER); INSERT INTO t VALUES(1), (2), (3)").ok());
+  const char* kSelect = "SELECT x FROM t ORDER BY x";
+  {
+    auto a = db().PrepareCached(kSelect);
+    ASSERT_TRUE(a.ok());
+    ASSERT_TRUE(*(*a)->Step());
+    EXPECT_EQ((*a)->ColumnInt64(0), 1);  // left in the middle of its rows
+    // The same SQL while the first is in use: a statement of its own.
+    auto b = db().PrepareCached(kSelect);
+    ASSERT_TRUE(b.ok());
+    ASSERT_TRUE(*(*b)->Step());
+    EXPECT_EQ((*b)->ColumnInt64(0), 1);
+    ASSERT_TRUE(*(*a)->Step());
+    EXPECT_EQ((*a)->ColumnInt64(0), 2);
+  }
+  {
+    auto c = db().PrepareCached(kSelect);  // back from the start
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(*(*c)->Step());
+    EXPECT_EQ((*c)->ColumnInt64(0), 1);
+  }
+  {
+    auto p = db().PrepareCached("SELECT ?");
+    ASSERT_TRUE(p.ok());
+    (*p)->Bind(1, int64_t{5});
+    ASSERT_TRUE(*(*p)->Step());
+    EXPECT_EQ((*p)->ColumnInt64(0), 5);
+  }
+  {
+    auto p = db().PrepareCached("SELECT ?");  // bindings cleared
+    ASSERT_TRUE(p.ok());
+    ASSERT_TRUE(*(*p)->Step());
+    EXPECT_TRUE((*p)->ColumnIsNull(0));
+  }
+  // No cached statement still reads t: it can be dropped.
+  Status drop = db().Exec("DROP TABLE t");
+  EXPECT_TRUE(drop.ok()) << drop.ToString();
+  // Moving the Db keeps its cache usable.
+  Db moved = std::move(*db_);
+  db_.reset();
+  auto p = moved.PrepareCached("SELECT ?");
+  ASSERT_TRUE(p.ok());
+  (*p)->Bind(1, int64_t{7});
+  ASSERT_TRUE(*(*p)->Step());
+  EXPECT_EQ((*p)->ColumnInt64(0), 7);
+}
+
+// SQLite may roll a whole transaction back by itself when a statement hits
+// a full disk; InTransaction() tells (the relay then answers "disk full" for
+// the whole batch instead of committing the rest outside any transaction).
+TEST_F(StorageDbTest, InTransactionTellsWhenSqliteRolledBackByItself) {
+  ASSERT_TRUE(db().Exec("CREATE TABLE big(b BLOB)").ok());
+  EXPECT_FALSE(db().InTransaction());
+  {
+    auto txn = Txn::Begin(db());
+    ASSERT_TRUE(txn.ok());
+    EXPECT_TRUE(db().InTransaction());
+    ASSERT_TRUE(txn->Commit().ok());
+    EXPECT_FALSE(db().InTransaction());
+  }
+  ASSERT_TRUE(db().Exec("PRAGMA max_page_count = 8").ok());
+  auto txn = Txn::Begin(db());
+  ASSERT_TRUE(txn.ok());
+  ASSERT_TRUE(db().Exec("INSERT INTO big VALUES(x'01')").ok());
+  auto st = db().Prepare("INSERT INTO big VALUES(?)");
+  ASSERT_TRUE(st.ok());
+  st->BindBlob(1, Bytes(64 * 1024, 0x5a));
+  EXPECT_EQ(st->Run().code(), Code::kResourceExhausted);
+  EXPECT_FALSE(db().InTransaction());
+  EXPECT_EQ(txn->Commit().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(One(db(), "SELECT count(*) FROM big"), "0");
+}
+
 TEST_F(StorageDbTest, TamperedPagesAreDataLoss) {
   ASSERT_TRUE(db().Exec("CREATE TABLE t(x BLOB);"
                         "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c"
