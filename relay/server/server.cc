@@ -643,9 +643,15 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
           ++it;
         }
       }
-      store.SetRuntime("heartbeat_ms", now).IgnoreError();
-      store.SetRuntime("connected_devices", connected).IgnoreError();
-      store.SetRuntime("open_connections", sock->connections().load()).IgnoreError();
+      // One transaction (one fsync) for the three figures. Failures are
+      // ignored: these are status figures, and a store that cannot commit
+      // stops the relay at its next batch.
+      if (auto txn = storage::Txn::Begin(store.db()); txn.ok()) {
+        store.SetRuntime("heartbeat_ms", now).IgnoreError();
+        store.SetRuntime("connected_devices", connected).IgnoreError();
+        store.SetRuntime("open_connections", sock->connections().load()).IgnoreError();
+        txn->Commit().IgnoreError();
+      }
     }
     // Retention cap: nothing stays longer than the configured time, acked or not.
     if (int64_t now = NowMs(); now >= next_purge) {

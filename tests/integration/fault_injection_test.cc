@@ -61,6 +61,7 @@ std::string StraceUnusable(const std::string& strace) {
     argv.insert(argv.end(), {"-o", "/dev/null", "true"});
     CommandResult r = testing::RunCommand(argv, {}, "", 20000);
     if (r.exit_code != 0) {
+      while (!r.err.empty() && (r.err.back() == '\n' || r.err.back() == ' ')) r.err.pop_back();
       std::string cmd;
       for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
       return "ptrace is not permitted here (`" + cmd + "` exited " + std::to_string(r.exit_code) +
