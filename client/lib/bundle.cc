@@ -24,7 +24,6 @@ namespace {
 namespace sv1 = store::v1;
 namespace v1 = wire::v1;
 
-constexpr char kNoteVersionLabel[] = "vigil/note-version/v1";
 
 std::string Hex8(ByteSpan b) { return HexEncode(b).substr(0, 8); }
 
@@ -298,8 +297,7 @@ Status Client::Export(const std::string& id, bool is_visit, const std::string& o
                  ".sig\n";
             c += "echo \"OK: notary: " + Line(N + ".txt", 4) + "\"\n";
           } else if (plugin == "tlog") {
-            auto relay_pub = RequireConfig(db_, "relay_signing_public");
-            auto it = evidence::VerifyInclusionToken(token, digest, relay_pub.ok() ? relay_pub->span() : ByteSpan());
+            auto it = evidence::VerifyInclusionToken(token, digest, relay_key.span());
             if (!it.ok()) continue;
             std::string T = vo.stem + ".tlog";
             files[T + ".txt"] = ToString(token);

@@ -15,6 +15,7 @@
 #ifndef VIGIL_CLIENT_LIB_CLIENT_H_
 #define VIGIL_CLIENT_LIB_CLIENT_H_
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +27,7 @@
 #include "vigil/evidence.h"
 #include "vigil/session.h"
 #include "vigil/net.h"
+#include "vigil/plugin.h"
 #include "vigil/status.h"
 #include "vigil/storage.h"
 #include "vigil/store/v1/store.pb.h"
@@ -424,6 +426,8 @@ class Client {
   std::string home_;
   storage::Db db_;
   crypto::SecretBytes key_;  // the store key, for encrypted backups
+  // rfc3161 plugin hosts by authority URL and trust anchor (evidence.cc).
+  std::map<std::string, std::unique_ptr<plugin::Host>> tsa_hosts_;
   std::unique_ptr<net::Context> ctx_;
   std::unique_ptr<net::ClientConnection> conn_;
   std::vector<std::unique_ptr<net::ClientConnection>> retired_;

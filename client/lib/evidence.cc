@@ -23,7 +23,6 @@ namespace {
 namespace v1 = wire::v1;
 namespace sv1 = store::v1;
 
-constexpr char kNoteVersionLabel[] = "vigil/note-version/v1";
 constexpr char kRfc3161[] = "rfc3161";
 const char* const kRelayAnchors[] = {"notary", "tlog"};
 
@@ -118,8 +117,15 @@ StatusOr<int64_t> Client::VerifyAnchor(const std::string& plugin, const std::str
   }
   if (plugin == kRfc3161) {
     std::string url = source.substr(std::min(source.size(), sizeof(kRfc3161)));
-    VIGIL_ASSIGN_OR_RETURN(auto host, TsaHost(url, trust_anchor));
-    return host->Verify(kRfc3161, digest, token);
+    // Loaded once per authority and trust anchor (showing a note list
+    // re-verifies every token).
+    std::string cache_key = url + '\n' + ToString(trust_anchor);
+    auto it = tsa_hosts_.find(cache_key);
+    if (it == tsa_hosts_.end()) {
+      VIGIL_ASSIGN_OR_RETURN(auto host, TsaHost(url, trust_anchor));
+      it = tsa_hosts_.emplace(cache_key, std::move(host)).first;
+    }
+    return it->second->Verify(kRfc3161, digest, token);
   }
   return Status::Unimplemented("unknown timestamp plugin '" + plugin + "'");
 }

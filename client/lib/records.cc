@@ -19,7 +19,6 @@ namespace sv1 = store::v1;
 namespace v1 = wire::v1;
 
 constexpr char kVisitEventLabel[] = "vigil/visit-event/v1";
-constexpr char kNoteVersionLabel[] = "vigil/note-version/v1";
 constexpr size_t kMaxEventSize = 64 * 1024;
 constexpr size_t kMaxNoteSize = 1024 * 1024;
 constexpr size_t kMaxNoteText = 512 * 1024;

@@ -11,6 +11,9 @@
 
 namespace vigil::client {
 
+// The signature label of note versions (docs/PROTOCOL.md section 7).
+inline constexpr char kNoteVersionLabel[] = "vigil/note-version/v1";
+
 inline int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
