@@ -49,7 +49,22 @@ TEST_F(DurabilityTest, EveryAcknowledgedSendSurvivesRepeatedSigkill) {
   std::mt19937 rng(12345);
   const int kKills = 50;
   for (int k = 0; k < kKills; ++k) {
+    size_t before = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      before = acked.size();
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 120));
+    // On a loaded machine a restarted relay may not have finished one send
+    // by then: wait (a bounded time) for one more acknowledgement, so that
+    // every kill lands on a relay in the middle of real work.
+    for (int wait = 0; wait < 250; ++wait) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (acked.size() > before) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     relay_->Kill();
     Status s = relay_->Restart();
     ASSERT_TRUE(s.ok()) << "restart " << k << ": " << s.ToString();
