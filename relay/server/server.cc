@@ -559,6 +559,41 @@ Status RunCached(storage::Db& db, std::string_view sql) {
   return st->Run();
 }
 
+// Whether a request's writes must be on disk before its answer leaves.
+// Sends, enrolment, invites, prekeys, revocations: yes (an acknowledged
+// envelope is never lost, a one-time prekey never handed out twice, a
+// revocation never undone). Reads write nothing. An Ack only deletes mail
+// its device already has: if a power loss undoes it, the relay delivers the
+// items again and the client drops them as duplicates (PROTOCOL.md 5).
+// Stamps and plugin calls run on the anchors' own connection.
+bool NeedsSync(const v1::Request& req) {
+  if (req.has_ack() || req.has_stamp() || req.has_plugin_call()) return false;
+  return IsolationOf(req) != Isolation::kReadOnly;
+}
+
+// PRAGMA synchronous of the request loop's connection, set between
+// transactions: FULL for a batch that needs it, NORMAL otherwise. In WAL
+// mode a NORMAL commit appends its frames without an fsync; every FULL
+// commit and every checkpoint syncs the whole WAL first, so what is durable
+// is always a prefix of the commits, and a NORMAL commit is lost (only on a
+// power loss or OS crash, never on a process crash) only together with
+// every commit after it, none of which was FULL.
+class SyncMode {
+ public:
+  explicit SyncMode(storage::Db& db) : db_(db) {}
+  Status Use(bool full) {
+    if (full_ == full) return Status::Ok();
+    full_.reset();  // unknown until the pragma ran
+    VIGIL_RETURN_IF_ERROR(RunCached(db_, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
+    full_ = full;
+    return Status::Ok();
+  }
+
+ private:
+  storage::Db& db_;
+  std::optional<bool> full_ = true;  // Db::Open sets FULL
+};
+
 }  // namespace
 
 Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<bool>& stop) {
@@ -598,6 +633,7 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
                           {"min_free_disk_mb", std::to_string(options.min_free_disk_bytes >> 20)},
                           {"max_connections", std::to_string(options.max_connections)}});
   Handler handler(store, keys, options);
+  SyncMode sync_mode(store.db());
 
   // Timestamp anchors run on their own thread; a missing or broken plugin
   // never stops the relay from serving mail.
@@ -643,10 +679,13 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
           ++it;
         }
       }
-      // One transaction (one fsync) for the three figures. Failures are
+      // One transaction, not synced by itself (the next synced commit or
+      // checkpoint carries it), for the three figures. Failures are
       // ignored: these are status figures, and a store that cannot commit
       // stops the relay at its next batch.
-      if (auto txn = storage::Txn::Begin(store.db()); txn.ok()) {
+      if (auto txn = sync_mode.Use(false).ok() ? storage::Txn::Begin(store.db())
+                                               : StatusOr<storage::Txn>(Status::Internal("synchronous"));
+          txn.ok()) {
         store.SetRuntime("heartbeat_ms", now).IgnoreError();
         store.SetRuntime("connected_devices", connected).IgnoreError();
         store.SetRuntime("open_connections", sock->connections().load()).IgnoreError();
@@ -681,10 +720,24 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
     }
     if (batch.empty()) continue;
 
+    // Decoded before the batch begins, so that its durability is known.
+    std::vector<StatusOr<v1::Request>> requests;
+    requests.reserve(batch.size());
+    bool must_sync = false;
+    for (const auto& in : batch) {
+      if (in.frames != 1) {
+        requests.emplace_back(Status::InvalidArgument("a request is exactly one frame"));
+        continue;
+      }
+      requests.push_back(wire::DecodeRequest(in.body));
+      if (requests.back().ok() && NeedsSync(*requests.back())) must_sync = true;
+    }
+
     std::vector<Pending> out;
     std::vector<Bytes> notify;
-    std::vector<bool> committed_needed;
-    auto txn_or = storage::Txn::Begin(store.db());
+    Status sync_set = sync_mode.Use(must_sync);
+    if (!sync_set.ok()) log::Error("synchronous_not_set", {{"error", sync_set.message()}});
+    auto txn_or = sync_set.ok() ? storage::Txn::Begin(store.db()) : StatusOr<storage::Txn>(sync_set);
     if (!txn_or.ok()) {
       // The store is locked by an admin command beyond the busy timeout:
       // answer "busy" and keep serving.
@@ -706,67 +759,64 @@ Status Serve(RelayStore& store, const ServerOptions& options, const std::atomic<
       // revoke a device while the batch holds the write lock.
       std::map<std::string, Principal> principals;
       handler.StartBatch();
-      for (auto& in : batch) {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        const net::Incoming& in = batch[i];
+        StatusOr<v1::Request>& req = requests[i];
         Pending p{in.routing_id, {}};
         p.response.set_version(wire::kProtocolVersion);
         Status st;
-        if (in.frames != 1) {
-          st = Status::InvalidArgument("a request is exactly one frame");
+        if (!req.ok()) {
+          st = req.status();
+        } else if (p.response.set_request_id(req->request_id()); !aborted.ok()) {
+          st = aborted.code() == Code::kResourceExhausted ? aborted : kTryAgain;
         } else {
-          auto req = wire::DecodeRequest(in.body);
-          if (!req.ok()) {
-            st = req.status();
-          } else if (p.response.set_request_id(req->request_id()); !aborted.ok()) {
-            st = aborted.code() == Code::kResourceExhausted ? aborted : kTryAgain;
+          const Principal* who = nullptr;
+          if (auto known = principals.find(in.user_id); known != principals.end()) {
+            who = &known->second;
+          } else if (auto resolved = handler.Resolve(in.user_id); !resolved.ok()) {
+            st = resolved.status();
           } else {
-            const Principal* who = nullptr;
-            if (auto known = principals.find(in.user_id); known != principals.end()) {
-              who = &known->second;
-            } else if (auto resolved = handler.Resolve(in.user_id); !resolved.ok()) {
-              st = resolved.status();
-            } else {
-              who = &principals.emplace(in.user_id, std::move(*resolved)).first->second;
+            who = &principals.emplace(in.user_id, std::move(*resolved)).first->second;
+          }
+          if (who != nullptr) {
+            if (who->kind == Principal::kDevice) {
+              routes[who->device.id] = in.routing_id;
+              last_seen[who->device.id] = NowMs();
             }
-            if (who != nullptr) {
-              if (who->kind == Principal::kDevice) {
-                routes[who->device.id] = in.routing_id;
-                last_seen[who->device.id] = NowMs();
-              }
-              bool for_anchors = req->has_stamp() || req->has_plugin_call();
-              if (for_anchors) {
-                // Off the ROUTER thread: the answer is sent when it is ready.
-                if (who->kind != Principal::kDevice) {
-                  st = Status::PermissionDenied("this device is not enrolled or has been revoked");
-                } else if (!handler.Admit(who->device.id)) {
-                  st = Status::ResourceExhausted("too many requests from this device; slow down and retry");
-                } else if (!anchors || anchors->names().empty()) {
-                  st = Status::Unavailable("this relay hosts no timestamp plugins");
-                } else if (!anchors->Submit({in.routing_id, *req})) {
-                  st = Status::Unavailable("the relay's timestamp queue is full; try again later");
-                } else {
-                  continue;  // deferred
-                }
+            bool for_anchors = req->has_stamp() || req->has_plugin_call();
+            if (for_anchors) {
+              // Off the ROUTER thread: the answer is sent when it is ready.
+              if (who->kind != Principal::kDevice) {
+                st = Status::PermissionDenied("this device is not enrolled or has been revoked");
+              } else if (!handler.Admit(who->device.id)) {
+                st = Status::ResourceExhausted("too many requests from this device; slow down and retry");
+              } else if (!anchors || anchors->names().empty()) {
+                st = Status::Unavailable("this relay hosts no timestamp plugins");
+              } else if (!anchors->Submit({in.routing_id, *req})) {
+                st = Status::Unavailable("the relay's timestamp queue is full; try again later");
               } else {
-                const Isolation isolation = IsolationOf(*req);
-                const bool savepoint = isolation == Isolation::kSavepoint;
-                if (savepoint) (void)RunCached(store.db(), "SAVEPOINT req");
-                const int64_t changes_before = store.db().TotalChanges();
-                size_t notify_mark = notify.size();
-                st = handler.Handle(*who, *req, &p.response, &notify);
-                if (st.ok()) {
-                  if (savepoint) (void)RunCached(store.db(), "RELEASE req");
-                } else {
-                  notify.resize(notify_mark);
-                  if (!store.db().InTransaction()) {
-                    aborted = st;
-                    rolled_back_by_sqlite = true;
-                  } else if (savepoint) {
-                    (void)RunCached(store.db(), "ROLLBACK TO req");
-                    (void)RunCached(store.db(), "RELEASE req");
-                  } else if (store.db().TotalChanges() != changes_before) {
-                    log::Error("batch_rolled_back", {{"error", st.message()}});
-                    aborted = st;
-                  }
+                continue;  // deferred
+              }
+            } else {
+              const Isolation isolation = IsolationOf(*req);
+              const bool savepoint = isolation == Isolation::kSavepoint;
+              if (savepoint) (void)RunCached(store.db(), "SAVEPOINT req");
+              const int64_t changes_before = store.db().TotalChanges();
+              size_t notify_mark = notify.size();
+              st = handler.Handle(*who, *req, &p.response, &notify);
+              if (st.ok()) {
+                if (savepoint) (void)RunCached(store.db(), "RELEASE req");
+              } else {
+                notify.resize(notify_mark);
+                if (!store.db().InTransaction()) {
+                  aborted = st;
+                  rolled_back_by_sqlite = true;
+                } else if (savepoint) {
+                  (void)RunCached(store.db(), "ROLLBACK TO req");
+                  (void)RunCached(store.db(), "RELEASE req");
+                } else if (store.db().TotalChanges() != changes_before) {
+                  log::Error("batch_rolled_back", {{"error", st.message()}});
+                  aborted = st;
                 }
               }
             }

@@ -327,5 +327,64 @@ TEST_F(FaultInjectionTest, FsyncEioStopsTheRelayWithoutAcknowledgingAndLosesNoth
   ExpectStoreIntact();
 }
 
+// Fetch, Ack and Ping need no fsync (an Ack that a power loss undoes only
+// means the items come again and the client drops them as duplicates), so
+// a recipient keeps collecting and acknowledging its mail while every sync
+// of the store fails, and its acks hold after a restart.
+TEST_F(FaultInjectionTest, FetchAndAckNeedNoFsyncAndGoOnWhileSyncsFail) {
+  auto cora = Member("coordinator", "Cora", "cora pass");
+  auto vic = Member("volunteer", "Vic", "vic pass");
+  SendAcknowledged(*vic, "waiting-0");
+  SendAcknowledged(*vic, "waiting-1");
+
+  relay_->Kill();  // leaves frames in the WAL, as in the test above
+  RestartUnder(Strace("strace-eio-acks.log",
+                      {"-e", "trace=fdatasync,fsync", "-e", "inject=fdatasync,fsync:error=EIO"}));
+  {
+    net::Context ctx;
+    auto conn = RawAs(*cora, ctx);
+    ASSERT_NE(conn, nullptr);
+    wire::v1::Request ping;
+    ping.mutable_ping();
+    auto pong = conn->Call(ping, 5000);
+    ASSERT_TRUE(pong.ok()) << pong.status().ToString();
+    wire::v1::Request fetch;
+    fetch.mutable_fetch();
+    auto got = conn->Call(fetch, 5000);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_EQ(got->fetch().items_size(), 2);
+    wire::v1::Request ack;
+    for (const auto& item : got->fetch().items()) ack.mutable_ack()->add_seqs(item.seq());
+    auto acked = conn->Call(ack, 5000);
+    ASSERT_TRUE(acked.ok()) << "an ack needs no fsync: " << acked.status().ToString() << "\n"
+                            << relay_->process()->Stderr();
+    EXPECT_EQ(acked->ack().deleted(), 2u);
+    got = conn->Call(fetch, 5000);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(got->fetch().items_size(), 0);
+  }
+  ASSERT_TRUE(relay_->process()->running()) << relay_->process()->Stderr();
+  std::string log = relay_->process()->Stderr();
+  EXPECT_EQ(log.find("commit_failed"), std::string::npos) << log;
+  StopInjection();
+
+  // The acks survive a restart: nothing comes again.
+  relay_->set_serve_wrapper({});
+  Status s = relay_->Restart();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  {
+    net::Context ctx;
+    auto conn = RawAs(*cora, ctx);
+    ASSERT_NE(conn, nullptr);
+    wire::v1::Request fetch;
+    fetch.mutable_fetch();
+    auto got = conn->Call(fetch, 5000);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(got->fetch().items_size(), 0);
+  }
+  ASSERT_TRUE(relay_->Stop().ok());
+  ExpectStoreIntact();
+}
+
 }  // namespace
 }  // namespace vigil
