@@ -61,6 +61,11 @@ StatusOr<std::string> ShortAuthString(const crypto::SecretBytes& secret, ByteSpa
   return std::string(buf);
 }
 
+// A link code is good for 10 minutes (as the relay enforces); the device
+// that made it answers a request for it until an hour after that.
+constexpr int64_t kLinkCodeLifetimeMs = 10 * 60 * 1000;
+constexpr int64_t kLinkAnswerGraceMs = 60 * 60 * 1000;
+
 bool HasPrefix(const std::string& blob, std::string_view prefix) {
   return blob.size() > prefix.size() && std::string_view(blob).substr(0, prefix.size()) == prefix;
 }
@@ -85,10 +90,13 @@ StatusOr<std::string> Client::CreateLinkCode() {
   VIGIL_ASSIGN_OR_RETURN(auto rp, RequireConfig(db_, "relay_public"));
   code.endpoint = ToString(ep.span());
   code.relay_public_key = ToPublic(rp);
+  // The relay's expiry, but never later than our own clock allows: the
+  // code's secrets must not outlive it because the relay said so.
+  const int64_t expires_at = std::min<int64_t>(resp.create_link().expires_at_ms(), NowMs() + kLinkCodeLifetimeMs);
   VIGIL_ASSIGN_OR_RETURN(auto ins, db_.Prepare(
       "INSERT INTO pending_links(link_id, secret, eph_secret, eph_public, expires_at) VALUES(?,?,?,?,?)"));
   ins.BindBlob(1, AsBytes(resp.create_link().link_id())).BindBlob(2, code.secret.span())
-      .BindBlob(3, eph.secret_key.span()).BindBlob(4, eph.public_key).Bind(5, resp.create_link().expires_at_ms());
+      .BindBlob(3, eph.secret_key.span()).BindBlob(4, eph.public_key).Bind(5, expires_at);
   VIGIL_RETURN_IF_ERROR(ins.Run());
   return identity::EncodeLink(code);
 }
@@ -193,6 +201,14 @@ Status Client::ReceiveLinkBlob(const std::string& blob, ByteSpan from_device, By
 }
 
 Status Client::AnswerLinkRequests(SyncResult* result) {
+  // A link code's secrets are kept until its request is answered, or until
+  // an hour after the code expired (this device may sync late); then they
+  // are forgotten, and a request that comes for them is not certified.
+  {
+    VIGIL_ASSIGN_OR_RETURN(auto purge, db_.Prepare("DELETE FROM pending_links WHERE expires_at < ?"));
+    purge.Bind(1, NowMs() - kLinkAnswerGraceMs);
+    VIGIL_RETURN_IF_ERROR(purge.Run());
+  }
   struct Row {
     Bytes link_id, device_id, request;
   };
@@ -222,6 +238,8 @@ Status Client::AnswerLinkRequests(SyncResult* result) {
     pl.BindBlob(1, r.link_id);
     VIGIL_ASSIGN_OR_RETURN(bool have, pl.Step());
     if (!have) {
+      result->problems.push_back("a device link request came after its link code expired; the device was not "
+                                 "linked (run `vigil device link` again)");
       VIGIL_RETURN_IF_ERROR(forget());
       continue;
     }

@@ -5,6 +5,7 @@
 
 #include "team_fixture.h"
 #include "vigil/identity.h"
+#include "vigil/storage.h"
 #include "vigil/store/v1/store.pb.h"
 #include "vigil/wire.h"
 
@@ -150,6 +151,37 @@ TEST_F(Journey4Test, ALinkRequestThatDoesNotProveTheCodeIsNeverCertified) {
   EXPECT_NE(vs.err.find("does not prove knowledge of the link code"), std::string::npos) << vs.err;
   CommandResult list = vic_->Run({"device", "list", "--json"});
   EXPECT_EQ(list.out.find(HexEncode(device)), std::string::npos) << list.out;
+  EXPECT_EQ(testing::CountOccurrences(list.out, "\"id\""), 1u) << list.out;
+}
+
+TEST_F(Journey4Test, AnExpiredLinkCodeIsForgottenAndItsRequestNeverCertified) {
+  std::string link = FirstLine(vic_->Run({"device", "link"}).out);
+  auto count = [&](const char* table) -> int64_t {
+    auto db = storage::OpenStore(vic_->home(), "device", AsBytes(vic_->passphrase()));
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    if (!db.ok()) return -1;
+    auto st = db->Prepare(std::string("SELECT count(*) FROM ") + table);
+    EXPECT_TRUE(st.ok());
+    auto row = st->Step();
+    EXPECT_TRUE(row.ok() && *row);
+    return st->ColumnInt64(0);
+  };
+  ASSERT_EQ(count("pending_links"), 1);
+  // On Vic's device the code expired more than an hour ago (as if its clock
+  // had moved on); the relay, by its own clock, still takes the request.
+  {
+    auto db = storage::OpenStore(vic_->home(), "device", AsBytes(vic_->passphrase()));
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(db->Exec("UPDATE pending_links SET expires_at = expires_at - 3 * 3600 * 1000").ok());
+  }
+  ASSERT_EQ(vic2_->Run({"init"}).exit_code, 0);
+  ASSERT_EQ(vic2_->Run({"join", link}).exit_code, 0);
+  CommandResult vs = vic_->Run({"sync"});
+  EXPECT_NE(vs.err.find("came after its link code expired"), std::string::npos) << vs.out << vs.err;
+  // Its secrets are gone, and the new device was never certified.
+  EXPECT_EQ(count("pending_links"), 0);
+  EXPECT_EQ(count("link_requests"), 0);
+  CommandResult list = vic_->Run({"device", "list", "--json"});
   EXPECT_EQ(testing::CountOccurrences(list.out, "\"id\""), 1u) << list.out;
 }
 
