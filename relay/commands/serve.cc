@@ -1,4 +1,5 @@
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <algorithm>
@@ -19,6 +20,31 @@ namespace {
 std::atomic<bool> g_stop{false};
 
 void OnSignal(int) { g_stop.store(true); }
+
+// Descriptors kept free beside the connections: the store and its WAL on
+// three connections, plugins, ZeroMQ's own pipes and signalers.
+constexpr rlim_t kSpareDescriptors = 128;
+
+// Every connection is a descriptor. Raises the soft open-file limit as far
+// as the hard limit allows (the soft default, often 1024, is below the
+// default of 2,000 connections); if even that is not enough, lowers
+// max_connections to what fits and says so, so that the relay refuses
+// handshakes at its own limit instead of failing accept() at the kernel's.
+int FitOpenFileLimit(int max_connections) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return max_connections;
+  const rlim_t want = static_cast<rlim_t>(max_connections) + kSpareDescriptors;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : std::min(want, rl.rlim_max);
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want) return max_connections;
+  const int fit = rl.rlim_cur > kSpareDescriptors + 1 ? static_cast<int>(rl.rlim_cur - kSpareDescriptors) : 1;
+  log::Warn("max_connections_lowered", {{"max_connections", std::to_string(fit)},
+                                        {"open_file_limit", std::to_string(rl.rlim_cur)}});
+  return fit;
+}
 
 }  // namespace
 
@@ -148,6 +174,7 @@ int CmdServe(const ArgList& argv_in) {
   if (!opt.plugin_dir.empty() && opt.plugin_dir[0] != '/') {
     return Fail(Status::InvalidArgument("--plugin-dir must be an absolute path"));
   }
+  opt.max_connections = FitOpenFileLimit(opt.max_connections);
   Status s = Serve(*store, opt, g_stop);
   if (!s.ok()) {
     log::Error("fatal", {{"error", s.message()}});

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -107,7 +108,18 @@ TEST_F(HostileTest, GarbageAndStalledTcpConnectionsLeaveTheRelayServing) {
   addr.sin_port = htons(static_cast<uint16_t>(relay_->port()));
   inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
   std::vector<int> open_fds;
-  const int kConnections = 300;
+  const int kConnections = 1000;
+  // This process holds all of them at once: raise its own soft limit.
+  rlimit rl{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
+  const rlim_t need = kConnections + 256;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+      GTEST_SKIP() << "the hard open-file limit (" << rl.rlim_max << ") is below " << need;
+    }
+    rl.rlim_cur = need;
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
+  }
   for (int i = 0; i < kConnections; ++i) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {

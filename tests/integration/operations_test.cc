@@ -1,8 +1,11 @@
 // Operations: relay status, backup under load and restore, rekey (also after
 // a crash mid-way), purge, export-state; client status, passphrase, backup.
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstring>
 #include <thread>
 
 #include "relay/server/relay_store.h"
@@ -318,6 +321,35 @@ TEST_F(RotationTest, AnUnsignedKeyAnnouncementIsIgnored) {
 
 namespace vigil {
 namespace {
+
+// Soft open-file limit (from /proc/PID/limits), or -1.
+long long SoftOpenFileLimit(pid_t pid) {
+  std::string limits = testing::ReadFile("/proc/" + std::to_string(pid) + "/limits");
+  size_t pos = limits.find("Max open files");
+  if (pos == std::string::npos) return -1;
+  return std::atoll(limits.c_str() + pos + std::strlen("Max open files"));
+}
+
+TEST_F(LimitsTest, TheOpenFileLimitIsRaisedForTheConnectionsOrTheyAreLowered) {
+  if (access("/usr/bin/prlimit", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/prlimit (util-linux)";
+  ASSERT_TRUE(crypto::InitCrypto().ok());
+  relay_ = std::make_unique<testing::RelayFixture>(dir_);
+  // A soft limit of 256 (below the 2,000 default connections) and room to
+  // raise it: raised to 2,000 + 128 spare.
+  relay_->set_serve_wrapper({"/usr/bin/prlimit", "--nofile=256:4096", "--"});
+  ASSERT_TRUE(relay_->Start().ok());
+  EXPECT_EQ(SoftOpenFileLimit(relay_->process()->pid()), 2128);
+  EXPECT_EQ(relay_->process()->Stderr().find("max_connections_lowered"), std::string::npos);
+  // No room: the connection limit comes down to what fits, and the log says so.
+  relay_->set_serve_wrapper({"/usr/bin/prlimit", "--nofile=300:300", "--"});
+  ASSERT_TRUE(relay_->Restart().ok());
+  EXPECT_TRUE(relay_->process()->WaitForStderr("event=max_connections_lowered", 5000))
+      << relay_->process()->Stderr();
+  EXPECT_NE(relay_->process()->Stderr().find("max_connections=172"), std::string::npos)
+      << relay_->process()->Stderr();
+  auto cora = Member("coordinator", "Cora");
+  EXPECT_EQ(cora->Run({"sync"}).exit_code, 0);
+}
 
 TEST_F(LimitsTest, NewHandshakesAreRefusedAtTheConnectionLimit) {
   StartRelay({"--max-connections", "3"});
