@@ -559,13 +559,12 @@ Status Client::RevokeDevice(const std::string& id_or_prefix) {
   v1::Request req;
   VIGIL_ASSIGN_OR_RETURN(Bytes id, HexDecode(match->id));
   req.mutable_revoke_device()->set_device_id(ToString(id));
-  VIGIL_RETURN_IF_ERROR(CallRelay(conn, req, timeout_ms_).status());
-  // Never encrypted to again (the directory no longer lists it): forget its
-  // sessions. Its certificate stays cached so that what it signed before
-  // the revocation still verifies.
-  VIGIL_ASSIGN_OR_RETURN(auto del, db_.Prepare("DELETE FROM sessions WHERE remote_device = ?"));
-  del.BindBlob(1, id);
-  return del.Run();
+  // Never encrypted to again: the directory no longer lists it, and
+  // recipients always come from the directory. Its sessions are kept, like
+  // its cached certificate: mail it sent before the revocation and that the
+  // relay acknowledged is still on its way here and decrypts only with them
+  // (the relay refuses anything it sends from now on).
+  return CallRelay(conn, req, timeout_ms_).status();
 }
 
 StatusOr<std::vector<MemberInfo>> Client::ListMembers() {
