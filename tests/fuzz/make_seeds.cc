@@ -2,6 +2,7 @@
 // Run once: build/bin/vigil_fuzz_seeds tests/fuzz/corpus
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "client/lib/envelope.h"
 #include "session_fixture.h"
@@ -14,6 +15,17 @@ namespace {
 void Write(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
+
+// fuzz_zap_request's input: each frame a length byte, then the frame.
+std::string ZapFrames(const std::vector<std::string>& frames) {
+  std::string out;
+  for (const auto& f : frames) {
+    out.push_back(static_cast<char>(f.size()));
+    out += f;
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -62,5 +74,15 @@ int main(int argc, char** argv) {
   Write(dir + "/session_message/state_alice", ToString(f.alice_session->Serialize().span()));
   Write(dir + "/session_message/state_bob", ToString(f.bob_session->Serialize().span()));
   Write(dir + "/session_message/prekey_bundle", ToString(session::EncodePrekeyBundle(f.bundle)));
+  // ZAP requests: a device's CURVE handshake, another mechanism, a wrong
+  // version, the CURVE frame short.
+  const std::string key(32, 'K');
+  Write(dir + "/zap_request/curve", ZapFrames({"1.0", "1", "vigil", "127.0.0.1", "", "CURVE", key}));
+  Write(dir + "/zap_request/curve_refused",
+        ZapFrames({"1.0", "2", "vigil", "10.0.0.1", "", "CURVE", std::string(1, '\x01') + key.substr(1)}));
+  Write(dir + "/zap_request/null", ZapFrames({"1.0", "3", "vigil", "127.0.0.1", "", "NULL"}));
+  Write(dir + "/zap_request/plain", ZapFrames({"1.0", "4", "", "127.0.0.1", "", "PLAIN", "user", "pass"}));
+  Write(dir + "/zap_request/version", ZapFrames({"2.0", "5", "vigil", "127.0.0.1", "", "CURVE", key}));
+  Write(dir + "/zap_request/short_key", ZapFrames({"1.0", "6", "vigil", "127.0.0.1", "", "CURVE", key.substr(0, 31)}));
   return 0;
 }
