@@ -1,5 +1,6 @@
 // Writes seed inputs for the fuzz corpora (valid objects the fuzzer mutates).
 // Run once: build/bin/vigil_fuzz_seeds tests/fuzz/corpus
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -7,6 +8,8 @@
 #include "client/lib/envelope.h"
 #include "client_fixture.h"
 #include "session_fixture.h"
+#include "tlog_host.h"
+#include "vigil/evidence.h"
 #include "vigil/crypto.h"
 #include "vigil/identity.h"
 #include "vigil/session.h"
@@ -141,6 +144,18 @@ void WritePayloadSeeds(const std::string& dir) {
                                                RecordChunk(team, 4, off.SerializeAsString(), true, "msg-off"));
 }
 
+void WriteTlogSeeds(const std::string& dir) {
+  using namespace vigil;
+  Write(dir + "/tlog_query/checkpoint", std::string(1, '\0') + "checkpoint\n");
+  Write(dir + "/tlog_query/consistency", std::string(1, '\0') + "consistency 5 13\n");
+  Write(dir + "/tlog_query/consistency_whole", std::string(1, '\0') + "consistency 0 13\n");
+  // A token for the log's last digest, stamped by a log one leaf shorter
+  // (so that after the stamp it is the fuzz target's log).
+  fuzz::TlogHost host(fuzz::kLeaves - 1);
+  std::string token;
+  if (host.Stamp(fuzz::LogDigest(fuzz::kLeaves - 1), &token) != VIGIL_TS_OK) std::abort();
+  Write(dir + "/tlog_query/token", std::string(1, '\1') + static_cast<char>(fuzz::kLeaves - 1) + token);
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -200,5 +215,6 @@ int main(int argc, char** argv) {
   Write(dir + "/zap_request/version", ZapFrames({"2.0", "5", "vigil", "127.0.0.1", "", "CURVE", key}));
   Write(dir + "/zap_request/short_key", ZapFrames({"1.0", "6", "vigil", "127.0.0.1", "", "CURVE", key.substr(0, 31)}));
   WritePayloadSeeds(dir);
+  WriteTlogSeeds(dir);
   return 0;
 }
