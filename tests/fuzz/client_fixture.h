@@ -5,8 +5,9 @@
 // member signs whatever it likes; the fuzzer cannot forge Ed25519).
 //
 // Input format of the target (and of the seeds): up to 8 chunks, each one
-// byte choosing the sending member, a two-byte big-endian length, then that
-// many bytes of a store::v1::Payload as it decrypted.
+// byte choosing the sending member (low 7 bits; the high bit set: keep the
+// signatures as they came instead of signing), a two-byte big-endian
+// length, then that many bytes of a store::v1::Payload as it decrypted.
 #ifndef VIGIL_TESTS_FUZZ_CLIENT_FIXTURE_H_
 #define VIGIL_TESTS_FUZZ_CLIENT_FIXTURE_H_
 
@@ -55,7 +56,7 @@ inline Member MakeMember(const std::string& name, const std::string& role) {
   return m;
 }
 
-// Index = the chunk's sender byte modulo the count.
+// Index = the chunk's sender byte (low 7 bits) modulo the count.
 inline std::vector<Member> TeamMembers() {
   std::vector<Member> out;
   out.push_back(MakeMember("cora", "coordinator"));

@@ -5,7 +5,8 @@
 // and every stored object read back and re-verified (visits, notes with
 // their commitments and anchors, the inbox). See client_fixture.h for the
 // input format; the signed objects are signed as the member whose device
-// they name, so the fuzzer reaches the judging behind the signature check.
+// they name (unless the chunk asks to keep its signatures), so the fuzzer
+// reaches the judging behind the signature check.
 //
 // One device store for the whole run (a temporary directory); each input
 // runs in a transaction that is rolled back. Checked: a member's payload
@@ -62,7 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<client::Client::ReceivedPayload> in;
   size_t pos = 0;
   while (pos + 3 <= size && in.size() < fuzz::kMaxChunks) {
-    const fuzz::Member& sender = f->members[data[pos] % f->members.size()];
+    const fuzz::Member& sender = f->members[(data[pos] & 0x7f) % f->members.size()];
+    const bool keep_signatures = (data[pos] & 0x80) != 0;
     size_t len = (static_cast<size_t>(data[pos + 1]) << 8) | data[pos + 2];
     pos += 3;
     len = std::min(len, size - pos);
@@ -73,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     p.from_device = sender.device_id;
     store::v1::Payload payload;
     if (payload.ParseFromString(bytes)) {
-      fuzz::ResignPayload(&payload, f->members);
+      if (!keep_signatures) fuzz::ResignPayload(&payload, f->members);
       p.message_id = payload.message_id();
       bytes = payload.SerializeAsString();
     }

@@ -144,6 +144,30 @@ void WritePayloadSeeds(const std::string& dir) {
                                                RecordChunk(team, 4, off.SerializeAsString(), true, "msg-off"));
 }
 
+// A note version from `vic` whose signature does not verify, sent with the
+// sender byte's high bit set so the fuzz target keeps it as it came.
+void WriteForgedSeed(const std::string& dir) {
+  using namespace vigil;
+  const auto team = fuzz::TeamMembers();
+  store::v1::NoteVersion v;
+  v.set_version(1);
+  v.set_note_id(Id16("note-forged"));
+  v.set_visit_id(Id16("visit-1"));
+  v.set_number(1);
+  v.set_author("vic");
+  v.set_author_device_id(ToString(team[1].device_id));
+  v.set_device_seq(1);
+  v.set_body("not what vic wrote");
+  store::v1::Payload p;
+  p.set_version(1);
+  p.set_message_id(Id16("msg-forged"));
+  p.set_from_name("vic");
+  p.mutable_note_version()->set_body(v.SerializeAsString());
+  p.mutable_note_version()->set_signature(std::string(64, 'f'));
+  p.mutable_note_version()->set_signer_device_id(ToString(team[1].device_id));
+  Write(dir + "/received_payload/forged_signature", fuzz::Chunk(0x81, p.SerializeAsString()));
+}
+
 void WriteTlogSeeds(const std::string& dir) {
   using namespace vigil;
   Write(dir + "/tlog_query/checkpoint", std::string(1, '\0') + "checkpoint\n");
@@ -215,6 +239,7 @@ int main(int argc, char** argv) {
   Write(dir + "/zap_request/version", ZapFrames({"2.0", "5", "vigil", "127.0.0.1", "", "CURVE", key}));
   Write(dir + "/zap_request/short_key", ZapFrames({"1.0", "6", "vigil", "127.0.0.1", "", "CURVE", key.substr(0, 31)}));
   WritePayloadSeeds(dir);
+  WriteForgedSeed(dir);
   WriteTlogSeeds(dir);
   return 0;
 }
