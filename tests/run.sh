@@ -55,27 +55,46 @@ if [ "${CI:-}" = "true" ] && [ "${VIGIL_SKIP_ASAN:-}" != "1" ]; then
 fi
 
 # Fuzzing (CI): each libFuzzer target for 60 s (VIGIL_FUZZ_SECONDS), from
-# the committed corpus. A crash fails the run and leaves its input in
-# build-fuzz/crashes/ (commit it under tests/fuzz/corpus/<target>/).
+# the committed corpus, VIGIL_FUZZ_JOBS (2, one per core) at a time. The
+# targets are the list in tests/fuzz/CMakeLists.txt (written at configure
+# time to build-fuzz/fuzz-targets.txt). A crash fails the run and leaves its
+# input in build-fuzz/crashes/ (commit it under tests/fuzz/corpus/<target>/).
+fuzz_one() {  # fuzz_one TARGET: runs it, output in build-fuzz/fuzz-TARGET.log
+  local t="$1" work="build-fuzz/corpus-$1"
+  mkdir -p "$work"
+  cp tests/fuzz/corpus/"$t"/* "$work"/
+  "build-fuzz/bin/vigil_fuzz_$t" -max_total_time="${VIGIL_FUZZ_SECONDS:-60}" -max_len=65536 \
+    -artifact_prefix="build-fuzz/crashes/$t-" "$work" > "build-fuzz/fuzz-$t.log" 2>&1
+}
+fuzz_result() {  # fuzz_result TARGET STATUS: prints the result line, counts it
+  local t="$1" rc="$2"
+  if [ "$rc" -eq 0 ]; then
+    echo "fuzz $t: $(grep -E '^Done' "build-fuzz/fuzz-$t.log" | tail -1)"
+    total_pass=$((total_pass + 1))
+  else
+    echo "fuzz $t: FAILED (exit $rc)"; tail -40 "build-fuzz/fuzz-$t.log"
+    total_fail=$((total_fail + 1)); status=1
+  fi
+}
 if [ "${CI:-}" = "true" ] && [ "${VIGIL_SKIP_FUZZ:-}" != "1" ]; then
   banner "fuzz"
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_FUZZ=ON >/dev/null
-  targets=(wire_request invite_code envelope device_certificate evidence_text bundle_manifest session_message
-           rfc3161_token link_code)
+  mapfile -t targets < build-fuzz/fuzz-targets.txt
   cmake --build build-fuzz -j"$JOBS" --target "${targets[@]/#/vigil_fuzz_}"
   mkdir -p build-fuzz/crashes
-  for t in "${targets[@]}"; do
-    work="build-fuzz/corpus-$t"
-    mkdir -p "$work"
-    cp tests/fuzz/corpus/"$t"/* "$work"/
-    if "build-fuzz/bin/vigil_fuzz_$t" -max_total_time="${VIGIL_FUZZ_SECONDS:-60}" -max_len=65536 \
-         -artifact_prefix="build-fuzz/crashes/$t-" "$work" > "build-fuzz/fuzz-$t.log" 2>&1; then
-      echo "fuzz $t: $(grep -E '^Done' "build-fuzz/fuzz-$t.log" | tail -1)"
-      total_pass=$((total_pass + 1))
-    else
-      echo "fuzz $t: FAILED"; tail -40 "build-fuzz/fuzz-$t.log"
-      total_fail=$((total_fail + 1)); status=1
-    fi
+  fuzz_jobs="${VIGIL_FUZZ_JOBS:-2}"
+  for ((i = 0; i < ${#targets[@]}; i += fuzz_jobs)); do
+    batch=("${targets[@]:i:fuzz_jobs}")
+    pids=()
+    for t in "${batch[@]}"; do
+      fuzz_one "$t" &
+      pids+=($!)
+    done
+    for j in "${!batch[@]}"; do
+      rc=0
+      wait "${pids[$j]}" || rc=$?
+      fuzz_result "${batch[$j]}" "$rc"
+    done
   done
 fi
 

@@ -828,12 +828,7 @@ Status Client::FetchAll(SyncResult* result) {
         cursor = std::max<uint64_t>(cursor, it.seq());
         acks.push_back(it.seq());
         auto reject = [&](const std::string& reason) -> Status {
-          VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
-              "INSERT INTO rejected(from_device, received_at, reason) VALUES(?,?,?)"));
-          st.BindBlob(1, AsBytes(it.from_device_id())).Bind(2, NowMs()).Bind(3, reason);
-          VIGIL_RETURN_IF_ERROR(st.Run());
-          result->rejected.push_back({HexEncode(AsBytes(it.from_device_id())), NowMs(), reason});
-          return Status::Ok();
+          return RecordRejected(AsBytes(it.from_device_id()), reason, result);
         };
         // Device linking travels outside sessions (the new device has none yet).
         {
@@ -913,39 +908,8 @@ Status Client::FetchAll(SyncResult* result) {
               .Bind(4, now_ms);
           VIGIL_RETURN_IF_ERROR(ins.Run());
         }
-        store::v1::Payload payload;
-        if (!payload.ParseFromArray(plain->data(), static_cast<int>(plain->size())) ||
-            payload.version() != 1 || payload.message_id() != env->message_id() ||
-            payload.from_name() != sender_name) {
-          VIGIL_RETURN_IF_ERROR(reject("payload is malformed or does not match its envelope"));
-          continue;
-        }
-        if (payload.has_visit_event() || payload.has_note_version() || payload.has_anchor_receipt()) {
-          Status rs = payload.has_visit_event()    ? ReceiveVisitEvent(payload.visit_event(), sender_name, result)
-                      : payload.has_note_version() ? ReceiveNoteVersion(payload.note_version(), sender_name, result)
-                                                   : ReceiveAnchor(payload.anchor_receipt(), result);
-          if (rs.code() == Code::kAlreadyExists) {
-            ++result->duplicates;
-          } else if (!rs.ok()) {
-            return rs;
-          } else {
-            ++result->received;
-          }
-          continue;
-        }
-        if (!payload.has_text()) {
-          VIGIL_RETURN_IF_ERROR(reject("payload has an unknown kind; upgrade Vigil"));
-          continue;
-        }
-        VIGIL_ASSIGN_OR_RETURN(auto ins, db_.Prepare(
-            "INSERT OR IGNORE INTO messages(message_id, direction, peer, peer_device, sent_at, "
-            "received_at, body) VALUES(?,?,?,?,?,?,?)"));
-        ins.BindBlob(1, AsBytes(payload.message_id())).Bind(2, "in").Bind(3, sender_name)
-            .BindBlob(4, AsBytes(it.from_device_id())).Bind(5, payload.sent_at_ms())
-            .Bind(6, NowMs()).BindBlob(7, AsBytes(payload.text().text()));
-        VIGIL_RETURN_IF_ERROR(ins.Run());
-        crypto::Wipe(*payload.mutable_text()->mutable_text());
-        if (db_.Changes() == 1) ++result->received; else ++result->duplicates;
+        VIGIL_RETURN_IF_ERROR(ReceivePayload(plain->span(), env->message_id(), sender_name,
+                                             AsBytes(it.from_device_id()), result));
       }
       // Stored (or quarantined) before acknowledged.
       VIGIL_RETURN_IF_ERROR(txn.Commit());
@@ -956,6 +920,67 @@ Status Client::FetchAll(SyncResult* result) {
     if (!fresp.fetch().more()) break;
   }
   return Status::Ok();
+}
+
+Status Client::RecordRejected(ByteSpan from_device, const std::string& reason, SyncResult* result) {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("INSERT INTO rejected(from_device, received_at, reason) VALUES(?,?,?)"));
+  st.BindBlob(1, from_device).Bind(2, NowMs()).Bind(3, reason);
+  VIGIL_RETURN_IF_ERROR(st.Run());
+  result->rejected.push_back({HexEncode(from_device), NowMs(), reason});
+  return Status::Ok();
+}
+
+Status Client::ReceivePayload(ByteSpan plain, const std::string& envelope_message_id, const std::string& sender_name,
+                              ByteSpan from_device, SyncResult* result) {
+  store::v1::Payload payload;
+  if (!payload.ParseFromArray(plain.data(), static_cast<int>(plain.size())) || payload.version() != 1 ||
+      payload.message_id() != envelope_message_id || payload.from_name() != sender_name) {
+    return RecordRejected(from_device, "payload is malformed or does not match its envelope", result);
+  }
+  if (payload.has_visit_event() || payload.has_note_version() || payload.has_anchor_receipt()) {
+    Status rs = payload.has_visit_event()    ? ReceiveVisitEvent(payload.visit_event(), sender_name, result)
+                : payload.has_note_version() ? ReceiveNoteVersion(payload.note_version(), sender_name, result)
+                                             : ReceiveAnchor(payload.anchor_receipt(), result);
+    if (rs.code() == Code::kAlreadyExists) {
+      ++result->duplicates;
+    } else if (!rs.ok()) {
+      return rs;
+    } else {
+      ++result->received;
+    }
+    return Status::Ok();
+  }
+  if (!payload.has_text()) return RecordRejected(from_device, "payload has an unknown kind; upgrade Vigil", result);
+  VIGIL_ASSIGN_OR_RETURN(auto ins, db_.Prepare(
+      "INSERT OR IGNORE INTO messages(message_id, direction, peer, peer_device, sent_at, "
+      "received_at, body) VALUES(?,?,?,?,?,?,?)"));
+  ins.BindBlob(1, AsBytes(payload.message_id())).Bind(2, "in").Bind(3, sender_name)
+      .BindBlob(4, from_device).Bind(5, payload.sent_at_ms())
+      .Bind(6, NowMs()).BindBlob(7, AsBytes(payload.text().text()));
+  VIGIL_RETURN_IF_ERROR(ins.Run());
+  crypto::Wipe(*payload.mutable_text()->mutable_text());
+  if (db_.Changes() == 1) ++result->received; else ++result->duplicates;
+  return Status::Ok();
+}
+
+StatusOr<Client::ReceivedForTesting> Client::ReceivePayloadsForTesting(const std::vector<ReceivedPayload>& payloads) {
+  ReceivedForTesting out;
+  VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
+  for (const auto& p : payloads) {
+    VIGIL_RETURN_IF_ERROR(ReceivePayload(p.plain, p.message_id, p.sender_name, p.from_device, &out.sync));
+  }
+  VIGIL_RETURN_IF_ERROR(RecheckPendingPass(/*notes=*/false, &out.sync));
+  VIGIL_RETURN_IF_ERROR(RecheckPendingPass(/*notes=*/true, &out.sync));
+  VIGIL_ASSIGN_OR_RETURN(out.visits, ListVisits());
+  VIGIL_ASSIGN_OR_RETURN(out.notes, ListNotes(std::nullopt));
+  VIGIL_ASSIGN_OR_RETURN(out.inbox, Inbox());
+  return out;  // txn rolls back
+}
+
+Status Client::AcceptMemberForTesting(const wire::v1::DirectoryMember& member) {
+  VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
+  VIGIL_RETURN_IF_ERROR(AcceptMember(db_, member).status());
+  return txn.Commit();
 }
 
 StatusOr<SyncResult> Client::Sync() {

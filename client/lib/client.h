@@ -315,6 +315,28 @@ class Client {
                                const store::v1::Payload& payload);
   std::string name_for_testing() { auto n = MyName(); return n.ok() ? *n : ""; }
 
+  // For fuzzing (tests/fuzz/fuzz_received_payload.cc): what Sync does with
+  // payloads that decrypted and authenticated as from `sender_name`'s device
+  // `from_device` in an envelope with `message_id` (store, reject or judge
+  // the record), then the pending re-check and reading every visit, note
+  // and message back. All in one transaction that is rolled back: the store
+  // is left as it was.
+  struct ReceivedPayload {
+    Bytes plain;
+    std::string message_id;
+    std::string sender_name;
+    Bytes from_device;
+  };
+  struct ReceivedForTesting {
+    SyncResult sync;
+    std::vector<VisitInfo> visits;
+    std::vector<NoteInfo> notes;
+    std::vector<InboxMessage> inbox;
+  };
+  StatusOr<ReceivedForTesting> ReceivePayloadsForTesting(const std::vector<ReceivedPayload>& payloads);
+  // Pins a directory entry as the relay's directory would have it (fuzzing).
+  Status AcceptMemberForTesting(const wire::v1::DirectoryMember& member);
+
   // Request timeout towards the relay (ms).
   void set_timeout_ms(int ms) { timeout_ms_ = ms; }
 
@@ -373,6 +395,12 @@ class Client {
                  int64_t now_ms);
   Status FlushOutbox(SyncResult* result);
   Status FetchAll(SyncResult* result);
+  // Quarantines an item from `from_device` (the rejected table and result).
+  Status RecordRejected(ByteSpan from_device, const std::string& reason, SyncResult* result);
+  // Stores, judges or rejects a decrypted, authenticated payload, in the
+  // caller's transaction (FetchAll's, per fetched item).
+  Status ReceivePayload(ByteSpan plain, const std::string& envelope_message_id, const std::string& sender_name,
+                        ByteSpan from_device, SyncResult* result);
   // Sends what Enqueue queued; never fails because the relay is down.
   // `refused`, if given, gets the relay's error when it answered but did not
   // take everything (unreachable is not a refusal).
@@ -387,6 +415,9 @@ class Client {
   Status ReceiveNoteVersion(const store::v1::SignedObject& obj, const std::string& sender,
                             SyncResult* result);
   Status RecheckPending(SyncResult* result);
+  // One pass of RecheckPending (visit events, or note versions), in the
+  // caller's transaction.
+  Status RecheckPendingPass(bool notes, SyncResult* result);
   StatusOr<std::vector<std::string>> VisitRecipients(const std::string& visit_id_hex);
   // Queues a signed record for the visit's team, in the caller's transaction.
   Status EnqueueRecord(const std::string& visit_hex, const std::string& me,

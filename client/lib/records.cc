@@ -733,39 +733,44 @@ Status Client::ReceiveNoteVersion(const sv1::SignedObject& obj, const std::strin
 Status Client::RecheckPending(SyncResult* result) {
   // Events first (an assignment may have arrived after what refers to it),
   // then notes.
-  for (int pass = 0; pass < 2; ++pass) {
+  for (bool notes : {false, true}) {
     VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(pass == 0
-        ? "SELECT event_id, body FROM visit_events WHERE status = 'pending' ORDER BY created_at"
-        : "SELECT hash, body FROM note_versions WHERE status = 'pending' ORDER BY device_seq"));
-    struct Row { Bytes key; Bytes body; };
-    std::vector<Row> rows;
-    for (;;) {
-      VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      rows.push_back({st.ColumnBlob(0), st.ColumnBlob(1)});
-    }
-    for (const auto& r : rows) {
-      Verdict verdict;
-      if (pass == 0) {
-        sv1::VisitEvent e;
-        if (!e.ParseFromArray(r.body.data(), static_cast<int>(r.body.size()))) continue;
-        VIGIL_ASSIGN_OR_RETURN(verdict, JudgeVisitEvent(db_, e));
-      } else {
-        ParsedNote pn;
-        if (!pn.v.ParseFromArray(r.body.data(), static_cast<int>(r.body.size()))) continue;
-        pn.hash = r.key;
-        VIGIL_ASSIGN_OR_RETURN(verdict, JudgeNote(db_, pn));
-      }
-      if (verdict.status == "pending") continue;
-      VIGIL_ASSIGN_OR_RETURN(auto up, db_.Prepare(pass == 0
-          ? "UPDATE visit_events SET status = ?, problem = ? WHERE event_id = ?"
-          : "UPDATE note_versions SET status = ?, problem = ? WHERE hash = ?"));
-      up.Bind(1, verdict.status).Bind(2, verdict.problem).BindBlob(3, r.key);
-      VIGIL_RETURN_IF_ERROR(up.Run());
-      if (verdict.status == "rejected") result->problems.push_back(verdict.problem);
-    }
+    VIGIL_RETURN_IF_ERROR(RecheckPendingPass(notes, result));
     VIGIL_RETURN_IF_ERROR(txn.Commit());
+  }
+  return Status::Ok();
+}
+
+Status Client::RecheckPendingPass(bool notes, SyncResult* result) {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(!notes
+      ? "SELECT event_id, body FROM visit_events WHERE status = 'pending' ORDER BY created_at"
+      : "SELECT hash, body FROM note_versions WHERE status = 'pending' ORDER BY device_seq"));
+  struct Row { Bytes key; Bytes body; };
+  std::vector<Row> rows;
+  for (;;) {
+    VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    rows.push_back({st.ColumnBlob(0), st.ColumnBlob(1)});
+  }
+  for (const auto& r : rows) {
+    Verdict verdict;
+    if (!notes) {
+      sv1::VisitEvent e;
+      if (!e.ParseFromArray(r.body.data(), static_cast<int>(r.body.size()))) continue;
+      VIGIL_ASSIGN_OR_RETURN(verdict, JudgeVisitEvent(db_, e));
+    } else {
+      ParsedNote pn;
+      if (!pn.v.ParseFromArray(r.body.data(), static_cast<int>(r.body.size()))) continue;
+      pn.hash = r.key;
+      VIGIL_ASSIGN_OR_RETURN(verdict, JudgeNote(db_, pn));
+    }
+    if (verdict.status == "pending") continue;
+    VIGIL_ASSIGN_OR_RETURN(auto up, db_.Prepare(!notes
+        ? "UPDATE visit_events SET status = ?, problem = ? WHERE event_id = ?"
+        : "UPDATE note_versions SET status = ?, problem = ? WHERE hash = ?"));
+    up.Bind(1, verdict.status).Bind(2, verdict.problem).BindBlob(3, r.key);
+    VIGIL_RETURN_IF_ERROR(up.Run());
+    if (verdict.status == "rejected") result->problems.push_back(verdict.problem);
   }
   return Status::Ok();
 }

@@ -102,6 +102,35 @@ StatusOr<std::unique_ptr<ZapHandler>> ZapHandler::Bind(Context& ctx) {
   }
 }
 
+std::vector<std::string> AnswerZap(const std::vector<std::string>& frames, const ZapAuthenticator& auth) {
+  // RFC 27: version, request id, domain, address, identity, mechanism, credentials...
+  std::string version = frames.size() > 0 ? frames[0] : "";
+  std::string request_id = frames.size() > 1 ? frames[1] : "";
+  std::string status = "500", text = "malformed ZAP request", user_id;
+  if (frames.size() >= 6 && version == "1.0") {
+    ZapRequest req;
+    req.domain = frames[2];
+    req.address = frames[3];
+    req.mechanism = frames[5];
+    if (req.mechanism == "CURVE" && frames.size() == 7 && frames[6].size() == 32) {
+      req.client_key = ToBytes(frames[6]);
+    }
+    std::optional<std::string> uid;
+    if (req.domain == kZapDomain && req.mechanism == "CURVE" && req.client_key.size() == 32) {
+      uid = auth(req);
+    }
+    if (uid && !uid->empty()) {
+      status = "200";
+      text = "OK";
+      user_id = *uid;
+    } else {
+      status = "400";
+      text = "not enrolled";
+    }
+  }
+  return {"1.0", request_id, status, text, user_id, ""};
+}
+
 StatusOr<bool> ZapHandler::ServeOne(int timeout_ms, const ZapAuthenticator& auth) {
   try {
     zmq::pollitem_t items[] = {{impl_->sock.handle(), 0, ZMQ_POLLIN, 0}};
@@ -115,33 +144,10 @@ StatusOr<bool> ZapHandler::ServeOne(int timeout_ms, const ZapAuthenticator& auth
       more = m.more();
       if (frames.size() < 16) frames.push_back(std::move(m));
     }
-    // RFC 27: version, request id, domain, address, identity, mechanism, credentials...
-    std::string version = frames.size() > 0 ? frames[0].to_string() : "";
-    std::string request_id = frames.size() > 1 ? frames[1].to_string() : "";
-    std::string status = "500", text = "malformed ZAP request", user_id;
-    if (frames.size() >= 6 && version == "1.0") {
-      ZapRequest req;
-      req.domain = frames[2].to_string();
-      req.address = frames[3].to_string();
-      req.mechanism = frames[5].to_string();
-      if (req.mechanism == "CURVE" && frames.size() == 7 && frames[6].size() == 32) {
-        const auto* k = static_cast<const uint8_t*>(frames[6].data());
-        req.client_key.assign(k, k + 32);
-      }
-      std::optional<std::string> uid;
-      if (req.domain == kZapDomain && req.mechanism == "CURVE" && req.client_key.size() == 32) {
-        uid = auth(req);
-      }
-      if (uid && !uid->empty()) {
-        status = "200";
-        text = "OK";
-        user_id = *uid;
-      } else {
-        status = "400";
-        text = "not enrolled";
-      }
-    }
-    std::vector<std::string> reply = {"1.0", request_id, status, text, user_id, ""};
+    std::vector<std::string> request;
+    request.reserve(frames.size());
+    for (const auto& f : frames) request.push_back(f.to_string());
+    std::vector<std::string> reply = AnswerZap(request, auth);
     for (size_t i = 0; i < reply.size(); ++i) {
       impl_->sock.send(zmq::buffer(reply[i]),
                        i + 1 < reply.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);

@@ -62,6 +62,13 @@ struct ZapRequest {
 // Returns the User-Id to admit the peer with, or nullopt to refuse.
 using ZapAuthenticator = std::function<std::optional<std::string>(const ZapRequest&)>;
 
+// Answers one ZAP request given as its frames (RFC 27: version, request id,
+// domain, address, identity, mechanism, credentials...) with the six reply
+// frames. Calls `auth` only for a well-formed CURVE request in kZapDomain;
+// anything malformed gets status 500. ZapHandler::ServeOne is this plus the
+// socket (and tests/fuzz/fuzz_zap_request.cc feeds it arbitrary frames).
+std::vector<std::string> AnswerZap(const std::vector<std::string>& frames, const ZapAuthenticator& auth);
+
 // The ZAP handler socket (REP on inproc://zeromq.zap.01). Bind it before any
 // CURVE server socket binds.
 class ZapHandler {
