@@ -468,9 +468,31 @@ Status Client::ReceiveVisitEvent(const sv1::SignedObject& obj, const std::string
   } else {
     VIGIL_ASSIGN_OR_RETURN(verdict, JudgeVisitEvent(db_, e));
   }
+  const std::string visit_short = HexEncode(AsBytes(e.visit_id())).substr(0, 8);
   if (verdict.status == "rejected") {
-    result->problems.push_back(std::string("visit ") + HexEncode(AsBytes(e.visit_id())).substr(0, 8) +
-                               ": rejected a " + KindName(e.kind()) + " event: " + verdict.problem);
+    result->problems.push_back(std::string("visit ") + visit_short + ": rejected a " + KindName(e.kind()) +
+                               " event: " + verdict.problem);
+  }
+  // An event id already held by different bytes. A rejected event yields
+  // to one that is not: a forgery that arrives first must not make the
+  // genuine event look like its duplicate. Two acceptable events with one
+  // id keep the first, and the clash is shown.
+  VIGIL_ASSIGN_OR_RETURN(auto held, db_.Prepare("SELECT body, signature, status FROM visit_events WHERE event_id = ?"));
+  held.BindBlob(1, AsBytes(e.event_id()));
+  VIGIL_ASSIGN_OR_RETURN(bool have, held.Step());
+  const bool clash =
+      have && (ToString(held.ColumnBlob(0)) != obj.body() || ToString(held.ColumnBlob(1)) != obj.signature());
+  const bool held_rejected = have && held.ColumnText(2) == "rejected";
+  VIGIL_RETURN_IF_ERROR(held.Reset());
+  if (clash) {
+    if (held_rejected && verdict.status != "rejected") {
+      VIGIL_ASSIGN_OR_RETURN(auto del, db_.Prepare("DELETE FROM visit_events WHERE event_id = ?"));
+      del.BindBlob(1, AsBytes(e.event_id()));
+      VIGIL_RETURN_IF_ERROR(del.Run());
+    } else if (verdict.status != "rejected") {
+      result->problems.push_back(std::string("visit ") + visit_short + ": a " + KindName(e.kind()) +
+                                 " event reuses the id of a different event; the first one is kept");
+    }
   }
   return InsertEventRow(db_, e, obj, verdict, now);
 }

@@ -243,6 +243,47 @@ TEST_F(Journey3Test, AVolunteersForgedCancelIsRejectedVisibly) {
   EXPECT_NE(r.out.find("only the visit's coordinator may cancel it"), std::string::npos) << r.out;
 }
 
+TEST_F(Journey3Test, AForgeryThatTakesAGenuineEventsIdDoesNotSuppressIt) {
+  std::string visit = Assign();
+  ASSERT_EQ(vic_->Run({"sync"}).exit_code, 0);
+  ASSERT_EQ(lee_->Run({"sync"}).exit_code, 0);
+  // Cora cancels while the relay is down: the event waits in her outbox.
+  ASSERT_TRUE(relay_->Stop().ok());
+  ASSERT_EQ(cora_->Run({"visit", "cancel", visit}).exit_code, 0);
+  std::string event_id;
+  {
+    auto db = storage::OpenStore(cora_->home(), "device", AsBytes(cora_->passphrase()));
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    auto st = db->Prepare("SELECT event_id FROM visit_events WHERE kind = ?");
+    ASSERT_TRUE(st.ok());
+    st->Bind(1, static_cast<int64_t>(store::v1::CANCEL));
+    auto row = st->Step();
+    ASSERT_TRUE(row.ok() && *row);
+    event_id = ToString(st->ColumnBlob(0));
+  }
+  ASSERT_TRUE(relay_->Restart().ok());
+  // Vic (who has learnt the id) gets a forgery with the same id to Lee first.
+  store::v1::VisitEvent e;
+  e.set_version(1);
+  e.set_visit_id(ToString(*HexDecode(visit)));
+  e.set_event_id(event_id);
+  e.set_kind(store::v1::CANCEL);
+  e.set_author("Vic");
+  e.set_created_at_ms(2);
+  {
+    auto cl = OpenInProcess(*vic_);
+    auto obj = cl->SignForTesting("vigil/visit-event/v1", e.SerializeAsString());
+    ASSERT_TRUE(obj.ok());
+    cl.reset();
+    Inject(*vic_, {"Lee"}, *obj, false);
+  }
+  ASSERT_EQ(cora_->Run({"sync"}).exit_code, 0);  // the genuine cancel goes now
+  CommandResult r = lee_->Run({"sync"});
+  EXPECT_NE(r.err.find("only the visit's coordinator may cancel it"), std::string::npos) << r.err;
+  r = lee_->Run({"visit", "show", visit});
+  EXPECT_NE(r.out.find("\"status\": \"cancelled\""), std::string::npos) << "the genuine cancel counts: " << r.out;
+}
+
 TEST_F(Journey3Test, BadNotesAreRejectedWithAReasonShownInNoteShow) {
   std::string visit = Assign();
   ASSERT_EQ(vic_->Run({"sync"}).exit_code, 0);
