@@ -374,8 +374,9 @@ Status Client::Join(std::string_view invite_code) {
   VIGIL_RETURN_IF_ERROR(PutConfig(db_, "name", AsBytes(er.name())));
   VIGIL_RETURN_IF_ERROR(PutConfig(db_, "role", AsBytes(er.role())));
   {
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
         "INSERT OR REPLACE INTO contacts(name, role, identity_key, first_seen) VALUES(?,?,?,?)"));
+    auto& st = *st_cached;
     st.Bind(1, er.name()).Bind(2, er.role()).BindBlob(3, k.identity_public).Bind(4, NowMs());
     VIGIL_RETURN_IF_ERROR(st.Run());
   }
@@ -415,7 +416,8 @@ StatusOr<Client::DeviceStatus> Client::GetStatus() {
   for (auto [sql, out] : {std::pair<const char*, int*>{"SELECT count(*) FROM outbox", &d.outbox},
                           {"SELECT count(*) FROM blob_outbox", &d.pending_uploads},
                           {"SELECT count(*) FROM anchors WHERE status != 'ok'", &d.pending_timestamps}}) {
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(sql));
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(sql));
+    auto& st = *st_cached;
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     *out = row ? static_cast<int>(st.ColumnInt64(0)) : 0;
   }
@@ -516,14 +518,16 @@ StatusOr<std::vector<VerifiedDevice>> AcceptMember(storage::Db& db, const v1::Di
     return Status::InvalidArgument("directory entry has a malformed identity key");
   }
   {
-    VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT identity_key FROM contacts WHERE name = ?"));
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db.PrepareCached("SELECT identity_key FROM contacts WHERE name = ?"));
+    auto& st = *st_cached;
     st.Bind(1, m.name());
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (row) {
       Bytes pinned = st.ColumnBlob(0);
       if (!crypto::ConstantTimeEqual(pinned, AsBytes(m.identity_public_key()))) {
         // Remembered, so that `vigil members` shows it until resolved.
-        VIGIL_ASSIGN_OR_RETURN(auto mark, db.Prepare("UPDATE contacts SET changed_key = ? WHERE name = ?"));
+        VIGIL_ASSIGN_OR_RETURN(auto mark_cached, db.PrepareCached("UPDATE contacts SET changed_key = ? WHERE name = ?"));
+        auto& mark = *mark_cached;
         mark.BindBlob(1, AsBytes(m.identity_public_key())).Bind(2, m.name());
         VIGIL_RETURN_IF_ERROR(mark.Run());
         return Status::Unauthenticated(
@@ -532,8 +536,9 @@ StatusOr<std::vector<VerifiedDevice>> AcceptMember(storage::Db& db, const v1::Di
             "person before trusting it.");
       }
     } else {
-      VIGIL_ASSIGN_OR_RETURN(auto ins, db.Prepare(
+      VIGIL_ASSIGN_OR_RETURN(auto ins_cached, db.PrepareCached(
           "INSERT INTO contacts(name, role, identity_key, first_seen) VALUES(?,?,?,?)"));
+      auto& ins = *ins_cached;
       ins.Bind(1, m.name()).Bind(2, m.role()).BindBlob(3, AsBytes(m.identity_public_key()))
           .Bind(4, NowMs());
       VIGIL_RETURN_IF_ERROR(ins.Run());
@@ -544,9 +549,10 @@ StatusOr<std::vector<VerifiedDevice>> AcceptMember(storage::Db& db, const v1::Di
     VIGIL_ASSIGN_OR_RETURN(auto cert, identity::VerifyDevice(d, AsBytes(m.identity_public_key())));
     VerifiedDevice v{m.name(), ToBytes(cert.device_id()), ToBytes(cert.signing_public_key()),
                      ToBytes(cert.dh_public_key())};
-    VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare(
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db.PrepareCached(
         "INSERT OR REPLACE INTO contact_devices(device_id, name, signing_key, dh_key, certificate, "
         "certificate_signature) VALUES(?,?,?,?,?,?)"));
+    auto& st = *st_cached;
     st.BindBlob(1, v.device_id).Bind(2, v.name).BindBlob(3, v.signing_public).BindBlob(4, v.dh_public)
         .BindBlob(5, AsBytes(d.certificate())).BindBlob(6, AsBytes(d.certificate_signature()));
     VIGIL_RETURN_IF_ERROR(st.Run());
@@ -569,8 +575,9 @@ Status Client::Enqueue(const std::vector<std::string>& recipients, const store::
     names += n;
   }
   std::string bytes = payload.SerializeAsString();
-  VIGIL_ASSIGN_OR_RETURN(auto ob, db_.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto ob_cached, db_.PrepareCached(
       "INSERT INTO outbox(message_id, created_at, request, recipients, payload) VALUES(?,?,?,?,?)"));
+  auto& ob = *ob_cached;
   ob.BindBlob(1, AsBytes(payload.message_id())).Bind(2, now_ms).BindBlob(3, Bytes())
       .Bind(4, names).BindBlob(5, AsBytes(bytes));
   Status s = ob.Run();
@@ -619,7 +626,8 @@ StatusOr<SendResult> Client::SendText(const std::string& to, const std::string& 
     VIGIL_RETURN_IF_ERROR(txn.Commit());
     if (!known) return Status::NotFound("no member named " + to);
   } else if (dresp.status().code() == Code::kUnavailable) {
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT 1 FROM contact_devices WHERE name = ?"));
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached("SELECT 1 FROM contact_devices WHERE name = ?"));
+    auto& st = *st_cached;
     st.Bind(1, to);
     VIGIL_ASSIGN_OR_RETURN(known, st.Step());
     if (!known) {
@@ -641,8 +649,9 @@ StatusOr<SendResult> Client::SendText(const std::string& to, const std::string& 
   {
     VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
     VIGIL_RETURN_IF_ERROR(Enqueue({to, my_name}, payload, now));
-    VIGIL_ASSIGN_OR_RETURN(auto msg, db_.Prepare(
+    VIGIL_ASSIGN_OR_RETURN(auto msg_cached, db_.PrepareCached(
         "INSERT INTO messages(message_id, direction, peer, sent_at, body) VALUES(?,?,?,?,?)"));
+    auto& msg = *msg_cached;
     msg.BindBlob(1, message_id).Bind(2, "out").Bind(3, to).Bind(4, now).BindBlob(5, AsBytes(text));
     VIGIL_RETURN_IF_ERROR(msg.Run());
     VIGIL_RETURN_IF_ERROR(txn.Commit());
@@ -663,8 +672,9 @@ Status Client::FlushOutbox(SyncResult* result) {
   };
   std::vector<Entry> entries;
   {
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
         "SELECT message_id, recipients, payload FROM outbox ORDER BY created_at, rowid"));
+    auto& st = *st_cached;
     for (;;) {
       VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
@@ -687,7 +697,8 @@ Status Client::FlushOutbox(SyncResult* result) {
       Bytes data;
     };
     std::vector<Chunk> chunks;
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT blob_id, idx, count, data FROM blob_outbox ORDER BY blob_id, idx"));
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached("SELECT blob_id, idx, count, data FROM blob_outbox ORDER BY blob_id, idx"));
+    auto& st = *st_cached;
     for (;;) {
       VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
@@ -701,7 +712,8 @@ Status Client::FlushOutbox(SyncResult* result) {
       p->set_count(static_cast<uint32_t>(c.count));
       p->set_data(ToString(c.data));
       VIGIL_RETURN_IF_ERROR(CallRelay(conn, req, timeout_ms_).status());
-      VIGIL_ASSIGN_OR_RETURN(auto del, db_.Prepare("DELETE FROM blob_outbox WHERE blob_id = ? AND idx = ?"));
+      VIGIL_ASSIGN_OR_RETURN(auto del_cached, db_.PrepareCached("DELETE FROM blob_outbox WHERE blob_id = ? AND idx = ?"));
+      auto& del = *del_cached;
       del.BindBlob(1, c.blob_id).Bind(2, c.idx);
       VIGIL_RETURN_IF_ERROR(del.Run());
     }
@@ -773,12 +785,14 @@ Status Client::FlushOutbox(SyncResult* result) {
     }
     // Acknowledged by the relay (committed there), or nobody else to tell:
     // now it can leave the outbox.
-    VIGIL_ASSIGN_OR_RETURN(auto del, db_.Prepare("DELETE FROM outbox WHERE message_id = ?"));
+    VIGIL_ASSIGN_OR_RETURN(auto del_cached, db_.PrepareCached("DELETE FROM outbox WHERE message_id = ?"));
+    auto& del = *del_cached;
     del.BindBlob(1, e.id);
     VIGIL_RETURN_IF_ERROR(del.Run());
     ++result->sent;
   }
-  VIGIL_ASSIGN_OR_RETURN(auto cnt, db_.Prepare("SELECT count(*) FROM outbox"));
+  VIGIL_ASSIGN_OR_RETURN(auto cnt_cached, db_.PrepareCached("SELECT count(*) FROM outbox"));
+  auto& cnt = *cnt_cached;
   VIGIL_ASSIGN_OR_RETURN(bool row, cnt.Step());
   result->outbox_left = row ? static_cast<int>(cnt.ColumnInt64(0)) : 0;
   return first_error;
@@ -799,7 +813,8 @@ Status Client::FetchAll(SyncResult* result) {
     // certificates against pinned identities.
     v1::Request dreq;
     for (const auto& it : items) {
-      VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT 1 FROM contact_devices WHERE device_id = ?"));
+      VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached("SELECT 1 FROM contact_devices WHERE device_id = ?"));
+      auto& st = *st_cached;
       st.BindBlob(1, AsBytes(it.from_device_id()));
       VIGIL_ASSIGN_OR_RETURN(bool known, st.Step());
       if (!known && it.from_device_id().size() == 16) {
@@ -828,8 +843,9 @@ Status Client::FetchAll(SyncResult* result) {
         cursor = std::max<uint64_t>(cursor, it.seq());
         acks.push_back(it.seq());
         auto reject = [&](const std::string& reason) -> Status {
-          VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+          VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
               "INSERT INTO rejected(from_device, received_at, reason) VALUES(?,?,?)"));
+          auto& st = *st_cached;
           st.BindBlob(1, AsBytes(it.from_device_id())).Bind(2, NowMs()).Bind(3, reason);
           VIGIL_RETURN_IF_ERROR(st.Run());
           result->rejected.push_back({HexEncode(AsBytes(it.from_device_id())), NowMs(), reason});
@@ -857,8 +873,9 @@ Status Client::FetchAll(SyncResult* result) {
           VIGIL_RETURN_IF_ERROR(reject("envelope is addressed to another device"));
           continue;
         }
-        VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+        VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
             "SELECT name, signing_key, dh_key FROM contact_devices WHERE device_id = ?"));
+        auto& st = *st_cached;
         st.BindBlob(1, AsBytes(it.from_device_id()));
         VIGIL_ASSIGN_OR_RETURN(bool known, st.Step());
         if (!known) {
@@ -876,8 +893,9 @@ Status Client::FetchAll(SyncResult* result) {
         Bytes blob_hash = crypto::Sha256(AsBytes(it.blob()));
         bool seen_before = false;
         {
-          VIGIL_ASSIGN_OR_RETURN(auto seen, db_.Prepare(
+          VIGIL_ASSIGN_OR_RETURN(auto seen_cached, db_.PrepareCached(
               "SELECT blob_sha256 FROM received_envelopes WHERE message_id = ? AND sender_device = ?"));
+          auto& seen = *seen_cached;
           seen.BindBlob(1, AsBytes(env->message_id())).BindBlob(2, sender.device_id);
           VIGIL_ASSIGN_OR_RETURN(seen_before, seen.Step());
           if (seen_before && seen.ColumnBlob(0) == blob_hash) {
@@ -906,9 +924,10 @@ Status Client::FetchAll(SyncResult* result) {
           continue;
         }
         {
-          VIGIL_ASSIGN_OR_RETURN(auto ins, db_.Prepare(
+          VIGIL_ASSIGN_OR_RETURN(auto ins_cached, db_.PrepareCached(
               "INSERT OR IGNORE INTO received_envelopes(message_id, sender_device, blob_sha256, received_at) "
               "VALUES(?,?,?,?)"));
+          auto& ins = *ins_cached;
           ins.BindBlob(1, AsBytes(env->message_id())).BindBlob(2, sender.device_id).BindBlob(3, blob_hash)
               .Bind(4, now_ms);
           VIGIL_RETURN_IF_ERROR(ins.Run());
@@ -937,9 +956,10 @@ Status Client::FetchAll(SyncResult* result) {
           VIGIL_RETURN_IF_ERROR(reject("payload has an unknown kind; upgrade Vigil"));
           continue;
         }
-        VIGIL_ASSIGN_OR_RETURN(auto ins, db_.Prepare(
+        VIGIL_ASSIGN_OR_RETURN(auto ins_cached, db_.PrepareCached(
             "INSERT OR IGNORE INTO messages(message_id, direction, peer, peer_device, sent_at, "
             "received_at, body) VALUES(?,?,?,?,?,?,?)"));
+        auto& ins = *ins_cached;
         ins.BindBlob(1, AsBytes(payload.message_id())).Bind(2, "in").Bind(3, sender_name)
             .BindBlob(4, AsBytes(it.from_device_id())).Bind(5, payload.sent_at_ms())
             .Bind(6, NowMs()).BindBlob(7, AsBytes(payload.text().text()));
@@ -988,9 +1008,10 @@ StatusOr<SyncResult> Client::Sync() {
 
 StatusOr<std::vector<InboxMessage>> Client::Inbox() {
   std::vector<InboxMessage> out;
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
       "SELECT message_id, peer, peer_device, sent_at, received_at, body FROM messages "
       "WHERE direction = 'in' ORDER BY received_at, sent_at"));
+  auto& st = *st_cached;
   for (;;) {
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
