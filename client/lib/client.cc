@@ -234,8 +234,10 @@ StatusOr<std::unique_ptr<Client>> Client::Open(const std::string& home, ByteSpan
   return std::unique_ptr<Client>(new Client(home, std::move(db), std::move(key)));
 }
 
-StatusOr<Client::Keys> Client::LoadKeys() {
-  Keys k;
+StatusOr<const Client::Keys*> Client::LoadKeys() {
+  if (keys_) return keys_.get();
+  auto loaded = std::make_unique<Keys>();
+  Keys& k = *loaded;
   VIGIL_ASSIGN_OR_RETURN(auto ip, RequireConfig(db_, "identity_public"));
   k.identity_public = ToPublic(ip);
   VIGIL_ASSIGN_OR_RETURN(k.identity_secret, RequireConfig(db_, "identity_secret"));
@@ -250,7 +252,8 @@ StatusOr<Client::Keys> Client::LoadKeys() {
   VIGIL_ASSIGN_OR_RETURN(auto tp, RequireConfig(db_, "transport_public"));
   k.transport_public = ToPublic(tp);
   VIGIL_ASSIGN_OR_RETURN(k.transport_secret, RequireConfig(db_, "transport_secret"));
-  return k;
+  keys_ = std::move(loaded);
+  return keys_.get();
 }
 
 StatusOr<Client::TransportInfo> Client::Transport() {
@@ -337,7 +340,8 @@ Status Client::Join(std::string_view invite_code) {
   VIGIL_ASSIGN_OR_RETURN(auto existing, GetConfig(db_, "relay_endpoint"));
   if (existing) return Status::AlreadyExists("this device has already joined a relay");
   VIGIL_ASSIGN_OR_RETURN(identity::Invite invite, identity::DecodeInvite(invite_code));
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   VIGIL_ASSIGN_OR_RETURN(crypto::DhKeyPair invite_key, identity::InviteTransportKey(invite.secret));
 
   VIGIL_ASSIGN_OR_RETURN(v1::DirectoryDevice device,
@@ -491,7 +495,8 @@ Status Client::Restore(const std::string& from, const std::string& home, ByteSpa
 
 StatusOr<WhoAmI> Client::Whoami() {
   WhoAmI w;
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   w.device_id = k.device_id;
   w.identity_fingerprint = crypto::Fingerprint("vigil/identity", k.identity_public);
   w.device_fingerprint = crypto::Fingerprint("vigil/device", k.transport_public);
@@ -664,7 +669,8 @@ StatusOr<SendResult> Client::SendText(const std::string& to, const std::string& 
 
 Status Client::FlushOutbox(SyncResult* result) {
   VIGIL_ASSIGN_OR_RETURN(net::ClientConnection * conn, Connection());
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   struct Entry {
     Bytes id;
     std::string recipients;
@@ -800,7 +806,8 @@ Status Client::FlushOutbox(SyncResult* result) {
 
 Status Client::FetchAll(SyncResult* result) {
   VIGIL_ASSIGN_OR_RETURN(net::ClientConnection * conn, Connection());
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   uint64_t cursor = 0;
   for (int round = 0; round < 10000; ++round) {
     v1::Request freq;

@@ -331,7 +331,10 @@ class Client {
     Bytes transport_public;
     crypto::SecretBytes transport_secret;
   };
-  StatusOr<Keys> LoadKeys();
+  // The device's keys, read from the store once and kept (in guarded,
+  // locked memory) for the Client's lifetime; only linking changes them
+  // (ImportLinkArchive drops the copy). Valid until that happens.
+  StatusOr<const Keys*> LoadKeys();
 
   // Sessions (client/lib/sessions.cc).
   static session::DeviceIdentity SelfIdentity(const Keys& k);
@@ -425,6 +428,7 @@ class Client {
 
   std::string home_;
   storage::Db db_;
+  std::unique_ptr<Keys> keys_;  // LoadKeys
   crypto::SecretBytes key_;  // the store key, for encrypted backups
   // rfc3161 plugin hosts by authority URL and trust anchor (evidence.cc).
   std::map<std::string, std::unique_ptr<plugin::Host>> tsa_hosts_;

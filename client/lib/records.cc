@@ -312,7 +312,8 @@ bool AttachmentWellFormed(const sv1::Attachment& a) {
 }  // namespace
 
 StatusOr<store::v1::SignedObject> Client::SignObject(const char* label, const std::string& body) {
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   VIGIL_ASSIGN_OR_RETURN(Bytes sig, crypto::Sign(k.signing_secret, identity::SignedBytes(label, AsBytes(body))));
   sv1::SignedObject obj;
   obj.set_body(body);
@@ -587,7 +588,8 @@ StatusOr<NoteVersionInfo> Client::WriteNoteVersion(ByteSpan note_id, const std::
       return Status::InvalidArgument("an attachment needs a plain file name");
     }
   }
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   int64_t now = NowMs();
   NoteVersionInfo info;
   {
@@ -853,7 +855,8 @@ StatusOr<NoteInfo> Client::ShowNote(const std::string& note_id) {
     if (have_key) {
       key = ks.ColumnBlob(0);
     } else {
-      VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+      VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+      const Keys& k = *k_keys;
       if (k.device_id == author_device) key = k.signing_public;
     }
     {

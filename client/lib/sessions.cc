@@ -40,7 +40,8 @@ session::DeviceIdentity Client::SelfIdentity(const Keys& k) {
 }
 
 Status Client::MaintainPrekeys(net::ClientConnection* conn) {
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   int64_t now = NowMs();
   v1::Request req;
   auto* pub = req.mutable_publish_prekeys();
@@ -125,7 +126,8 @@ Status Client::MaintainPrekeys(net::ClientConnection* conn) {
 StatusOr<std::vector<SealedForDevice>> Client::SealForDevices(const std::vector<RecipientDevice>& recipients,
                                                               ByteSpan message_id, ByteSpan payload,
                                                               std::vector<std::string>* problems) {
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   session::DeviceIdentity self = SelfIdentity(k);
   VIGIL_ASSIGN_OR_RETURN(SealedContent content, SealContent(message_id, k.device_id, k.signing_secret, payload));
 
@@ -223,7 +225,8 @@ StatusOr<std::vector<SealedForDevice>> Client::SealForDevices(const std::vector<
 
 StatusOr<crypto::SecretBytes> Client::DecryptFromDevice(const RecipientDevice& sender, ByteSpan session_message,
                                                         int64_t now, PendingSession* pending) {
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   // (Copied out of the optional: GCC 12 warns spuriously on the optional.)
   bool has_initial = false;
   session::InitialHeaderInfo header{};
