@@ -725,41 +725,51 @@ Status Client::FlushOutbox(SyncResult* result) {
     }
   }
   Status first_error;
-  for (const auto& e : entries) {
-    std::vector<std::string> names;
-    size_t start = 0;
-    while (start <= e.recipients.size()) {
-      size_t nl = e.recipients.find('\n', start);
-      if (nl == std::string::npos) nl = e.recipients.size();
-      if (nl > start) names.push_back(e.recipients.substr(start, nl - start));
-      start = nl + 1;
-    }
-    v1::Request dreq;
-    for (const auto& n : names) dreq.mutable_directory()->add_names(n);
-    auto dresp = CallRelay(conn, dreq, timeout_ms_);
-    if (!dresp.ok()) {
-      record_error(e.id, dresp.status());
-      if (first_error.ok()) first_error = dresp.status();
-      if (dresp.status().code() == Code::kUnavailable) break;
-      continue;
-    }
-    std::vector<RecipientDevice> recipients;
+  // The verified devices of each recipient list, looked up once per flush:
+  // a queue of records for one visit's team all go to the same members.
+  struct Resolved {
+    std::vector<RecipientDevice> devices;
     Status accept_error;
-    {
+  };
+  std::map<std::string, Resolved> resolved;
+  for (const auto& e : entries) {
+    auto known = resolved.find(e.recipients);
+    if (known == resolved.end()) {
+      std::vector<std::string> names;
+      size_t start = 0;
+      while (start <= e.recipients.size()) {
+        size_t nl = e.recipients.find('\n', start);
+        if (nl == std::string::npos) nl = e.recipients.size();
+        if (nl > start) names.push_back(e.recipients.substr(start, nl - start));
+        start = nl + 1;
+      }
+      v1::Request dreq;
+      for (const auto& n : names) dreq.mutable_directory()->add_names(n);
+      auto dresp = CallRelay(conn, dreq, timeout_ms_);
+      if (!dresp.ok()) {
+        record_error(e.id, dresp.status());
+        if (first_error.ok()) first_error = dresp.status();
+        if (dresp.status().code() == Code::kUnavailable) break;
+        continue;
+      }
+      Resolved r;
       VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
       for (const auto& m : dresp->directory().members()) {
         auto devices = AcceptMember(db_, m);
         if (!devices.ok()) {
           // A changed identity: never encrypt to it; tell the user.
-          accept_error = devices.status();
+          r.accept_error = devices.status();
           continue;
         }
         for (auto& d : *devices) {
-          if (d.device_id != k.device_id) recipients.push_back({d.device_id, d.signing_public, d.dh_public});
+          if (d.device_id != k.device_id) r.devices.push_back({d.device_id, d.signing_public, d.dh_public});
         }
       }
       VIGIL_RETURN_IF_ERROR(txn.Commit());
+      known = resolved.emplace(e.recipients, std::move(r)).first;
     }
+    const std::vector<RecipientDevice>& recipients = known->second.devices;
+    const Status& accept_error = known->second.accept_error;
     if (!accept_error.ok() && first_error.ok()) first_error = accept_error;
     if (!recipients.empty()) {
       store::v1::Payload payload;
