@@ -317,6 +317,13 @@ class Client {
 
   // Request timeout towards the relay (ms).
   void set_timeout_ms(int ms) { timeout_ms_ = ms; }
+  // When false, AddNote and AmendNote only commit: the version goes into the
+  // store and the outbox with its timestamps pending, exactly as when the
+  // relay is unreachable, and the next Sync() delivers it and stamps it
+  // (Sync stamps at most 200 versions a call; the rest stay pending for the
+  // next one). For tools that write many notes in a row, e.g. the sync
+  // benchmark. Default true: each note is delivered and stamped at once.
+  void set_deliver_notes_on_write(bool on) { deliver_notes_on_write_ = on; }
 
  private:
   Client(std::string home, storage::Db db, crypto::SecretBytes key);
@@ -436,6 +443,7 @@ class Client {
   std::unique_ptr<net::ClientConnection> conn_;
   std::vector<std::unique_ptr<net::ClientConnection>> retired_;
   int timeout_ms_ = 10000;
+  bool deliver_notes_on_write_ = true;
   // Set after the relay proved unreachable: later calls in this process
   // fail at once instead of waiting again.
   Status offline_;

@@ -665,6 +665,7 @@ StatusOr<NoteVersionInfo> Client::WriteNoteVersion(ByteSpan note_id, const std::
     info.signature_valid = true;
     info.status = "ok";
   }
+  if (!deliver_notes_on_write_) return info;  // queued and pending: the next Sync delivers and stamps
   bool delivered = false;
   TryFlush(&delivered);
   // Timestamps (notary, log, configured authorities): best effort, after
