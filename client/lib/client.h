@@ -320,8 +320,8 @@ class Client {
   // When false, AddNote and AmendNote only commit: the version goes into the
   // store and the outbox with its timestamps pending, exactly as when the
   // relay is unreachable, and the next Sync() delivers it and stamps it
-  // (Sync stamps at most 200 versions a call; the rest stay pending for the
-  // next one). For tools that write many notes in a row, e.g. the sync
+  // (Sync obtains at most 200 timestamps a call, i.e. 100 versions with the
+  // relay's notary and log; the rest stay pending for the next one). For tools that write many notes in a row, e.g. the sync
   // benchmark. Default true: each note is delivered and stamped at once.
   void set_deliver_notes_on_write(bool on) { deliver_notes_on_write_ = on; }
 

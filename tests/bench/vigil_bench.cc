@@ -389,9 +389,10 @@ SyncRun RunSync(int notes, bool link, bool stamped) {
   }
   // Vic writes the notes (each signed, hash-chained, committed with its
   // timestamps pending and queued: Client::set_deliver_notes_on_write) and
-  // syncs after every 200, as a device does that wrote offline: the sync
-  // delivers the versions and, with --stamped, stamps them (notary and log,
-  // at most 200 per sync) and sends the team a receipt per timestamp. Lee's
+  // syncs after every 100, as a device does that wrote offline: the sync
+  // delivers the versions and, with --stamped, stamps them (notary and log:
+  // a sync obtains at most 200 timestamps) and sends the team a receipt per
+  // timestamp. Lee's
   // mailbox ends up holding what it would if every note had been delivered
   // (and stamped) the moment it was written.
   auto setup_start = Clock::now();
@@ -401,7 +402,7 @@ SyncRun RunSync(int notes, bool link, bool stamped) {
       out.error = "cannot write notes";
       return out;
     }
-    if ((i + 1) % 200 == 0 || i + 1 == notes) {
+    if ((i + 1) % 100 == 0 || i + 1 == notes) {
       auto r = vic->Sync();
       if (!r.ok()) {
         out.error = "cannot deliver notes: " + r.status().ToString();
@@ -409,6 +410,7 @@ SyncRun RunSync(int notes, bool link, bool stamped) {
       }
     }
   }
+  std::string last_problem;
   for (int round = 0;; ++round) {
     auto st = vic->GetStatus();
     if (!st.ok()) {
@@ -417,13 +419,17 @@ SyncRun RunSync(int notes, bool link, bool stamped) {
     }
     if (st->outbox == 0 && (!stamped || st->pending_timestamps == 0)) break;
     if (round == 10) {
-      out.error = "notes still queued or unstamped after " + std::to_string(round) + " syncs";
+      out.error = "after " + std::to_string(round) + " more syncs, " + std::to_string(st->outbox) +
+                  " messages still queued and " + std::to_string(st->pending_timestamps) +
+                  " timestamps pending" + (last_problem.empty() ? "" : "; last problem: " + last_problem);
       return out;
     }
-    if (!vic->Sync().ok()) {
-      out.error = "cannot deliver notes";
+    auto r = vic->Sync();
+    if (!r.ok()) {
+      out.error = "cannot deliver notes: " + r.status().ToString();
       return out;
     }
+    if (!r->problems.empty()) last_problem = r->problems.back();
   }
   out.setup_seconds = Seconds(setup_start, Clock::now());
 
