@@ -146,7 +146,8 @@ Status Client::Export(const std::string& id, bool is_visit, const std::string& o
   std::map<std::string, std::string> files;  // relative path -> content
   VIGIL_ASSIGN_OR_RETURN(auto relay_key, RequireConfig(db_, "relay_signing_public"));
   VIGIL_ASSIGN_OR_RETURN(files["keys/relay.pem"], Ed25519PublicPem(relay_key.span()));
-  VIGIL_ASSIGN_OR_RETURN(Keys me, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* me_keys, LoadKeys());
+  const Keys& me = *me_keys;
   std::map<std::string, std::string> tsa_files;  // CA PEM -> keys/tsa-N-ca.pem
   std::string md_notes, md_checks;
   std::set<std::string> md_authors;

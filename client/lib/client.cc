@@ -234,8 +234,10 @@ StatusOr<std::unique_ptr<Client>> Client::Open(const std::string& home, ByteSpan
   return std::unique_ptr<Client>(new Client(home, std::move(db), std::move(key)));
 }
 
-StatusOr<Client::Keys> Client::LoadKeys() {
-  Keys k;
+StatusOr<const Client::Keys*> Client::LoadKeys() {
+  if (keys_) return keys_.get();
+  auto loaded = std::make_unique<Keys>();
+  Keys& k = *loaded;
   VIGIL_ASSIGN_OR_RETURN(auto ip, RequireConfig(db_, "identity_public"));
   k.identity_public = ToPublic(ip);
   VIGIL_ASSIGN_OR_RETURN(k.identity_secret, RequireConfig(db_, "identity_secret"));
@@ -250,7 +252,8 @@ StatusOr<Client::Keys> Client::LoadKeys() {
   VIGIL_ASSIGN_OR_RETURN(auto tp, RequireConfig(db_, "transport_public"));
   k.transport_public = ToPublic(tp);
   VIGIL_ASSIGN_OR_RETURN(k.transport_secret, RequireConfig(db_, "transport_secret"));
-  return k;
+  keys_ = std::move(loaded);
+  return keys_.get();
 }
 
 StatusOr<Client::TransportInfo> Client::Transport() {
@@ -337,7 +340,8 @@ Status Client::Join(std::string_view invite_code) {
   VIGIL_ASSIGN_OR_RETURN(auto existing, GetConfig(db_, "relay_endpoint"));
   if (existing) return Status::AlreadyExists("this device has already joined a relay");
   VIGIL_ASSIGN_OR_RETURN(identity::Invite invite, identity::DecodeInvite(invite_code));
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   VIGIL_ASSIGN_OR_RETURN(crypto::DhKeyPair invite_key, identity::InviteTransportKey(invite.secret));
 
   VIGIL_ASSIGN_OR_RETURN(v1::DirectoryDevice device,
@@ -374,8 +378,9 @@ Status Client::Join(std::string_view invite_code) {
   VIGIL_RETURN_IF_ERROR(PutConfig(db_, "name", AsBytes(er.name())));
   VIGIL_RETURN_IF_ERROR(PutConfig(db_, "role", AsBytes(er.role())));
   {
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
         "INSERT OR REPLACE INTO contacts(name, role, identity_key, first_seen) VALUES(?,?,?,?)"));
+    auto& st = *st_cached;
     st.Bind(1, er.name()).Bind(2, er.role()).BindBlob(3, k.identity_public).Bind(4, NowMs());
     VIGIL_RETURN_IF_ERROR(st.Run());
   }
@@ -415,7 +420,8 @@ StatusOr<Client::DeviceStatus> Client::GetStatus() {
   for (auto [sql, out] : {std::pair<const char*, int*>{"SELECT count(*) FROM outbox", &d.outbox},
                           {"SELECT count(*) FROM blob_outbox", &d.pending_uploads},
                           {"SELECT count(*) FROM anchors WHERE status != 'ok'", &d.pending_timestamps}}) {
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(sql));
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(sql));
+    auto& st = *st_cached;
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     *out = row ? static_cast<int>(st.ColumnInt64(0)) : 0;
   }
@@ -489,7 +495,8 @@ Status Client::Restore(const std::string& from, const std::string& home, ByteSpa
 
 StatusOr<WhoAmI> Client::Whoami() {
   WhoAmI w;
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   w.device_id = k.device_id;
   w.identity_fingerprint = crypto::Fingerprint("vigil/identity", k.identity_public);
   w.device_fingerprint = crypto::Fingerprint("vigil/device", k.transport_public);
@@ -516,14 +523,16 @@ StatusOr<std::vector<VerifiedDevice>> AcceptMember(storage::Db& db, const v1::Di
     return Status::InvalidArgument("directory entry has a malformed identity key");
   }
   {
-    VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT identity_key FROM contacts WHERE name = ?"));
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db.PrepareCached("SELECT identity_key FROM contacts WHERE name = ?"));
+    auto& st = *st_cached;
     st.Bind(1, m.name());
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (row) {
       Bytes pinned = st.ColumnBlob(0);
       if (!crypto::ConstantTimeEqual(pinned, AsBytes(m.identity_public_key()))) {
         // Remembered, so that `vigil members` shows it until resolved.
-        VIGIL_ASSIGN_OR_RETURN(auto mark, db.Prepare("UPDATE contacts SET changed_key = ? WHERE name = ?"));
+        VIGIL_ASSIGN_OR_RETURN(auto mark_cached, db.PrepareCached("UPDATE contacts SET changed_key = ? WHERE name = ?"));
+        auto& mark = *mark_cached;
         mark.BindBlob(1, AsBytes(m.identity_public_key())).Bind(2, m.name());
         VIGIL_RETURN_IF_ERROR(mark.Run());
         return Status::Unauthenticated(
@@ -532,8 +541,9 @@ StatusOr<std::vector<VerifiedDevice>> AcceptMember(storage::Db& db, const v1::Di
             "person before trusting it.");
       }
     } else {
-      VIGIL_ASSIGN_OR_RETURN(auto ins, db.Prepare(
+      VIGIL_ASSIGN_OR_RETURN(auto ins_cached, db.PrepareCached(
           "INSERT INTO contacts(name, role, identity_key, first_seen) VALUES(?,?,?,?)"));
+      auto& ins = *ins_cached;
       ins.Bind(1, m.name()).Bind(2, m.role()).BindBlob(3, AsBytes(m.identity_public_key()))
           .Bind(4, NowMs());
       VIGIL_RETURN_IF_ERROR(ins.Run());
@@ -544,9 +554,10 @@ StatusOr<std::vector<VerifiedDevice>> AcceptMember(storage::Db& db, const v1::Di
     VIGIL_ASSIGN_OR_RETURN(auto cert, identity::VerifyDevice(d, AsBytes(m.identity_public_key())));
     VerifiedDevice v{m.name(), ToBytes(cert.device_id()), ToBytes(cert.signing_public_key()),
                      ToBytes(cert.dh_public_key())};
-    VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare(
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db.PrepareCached(
         "INSERT OR REPLACE INTO contact_devices(device_id, name, signing_key, dh_key, certificate, "
         "certificate_signature) VALUES(?,?,?,?,?,?)"));
+    auto& st = *st_cached;
     st.BindBlob(1, v.device_id).Bind(2, v.name).BindBlob(3, v.signing_public).BindBlob(4, v.dh_public)
         .BindBlob(5, AsBytes(d.certificate())).BindBlob(6, AsBytes(d.certificate_signature()));
     VIGIL_RETURN_IF_ERROR(st.Run());
@@ -569,8 +580,9 @@ Status Client::Enqueue(const std::vector<std::string>& recipients, const store::
     names += n;
   }
   std::string bytes = payload.SerializeAsString();
-  VIGIL_ASSIGN_OR_RETURN(auto ob, db_.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto ob_cached, db_.PrepareCached(
       "INSERT INTO outbox(message_id, created_at, request, recipients, payload) VALUES(?,?,?,?,?)"));
+  auto& ob = *ob_cached;
   ob.BindBlob(1, AsBytes(payload.message_id())).Bind(2, now_ms).BindBlob(3, Bytes())
       .Bind(4, names).BindBlob(5, AsBytes(bytes));
   Status s = ob.Run();
@@ -619,7 +631,8 @@ StatusOr<SendResult> Client::SendText(const std::string& to, const std::string& 
     VIGIL_RETURN_IF_ERROR(txn.Commit());
     if (!known) return Status::NotFound("no member named " + to);
   } else if (dresp.status().code() == Code::kUnavailable) {
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT 1 FROM contact_devices WHERE name = ?"));
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached("SELECT 1 FROM contact_devices WHERE name = ?"));
+    auto& st = *st_cached;
     st.Bind(1, to);
     VIGIL_ASSIGN_OR_RETURN(known, st.Step());
     if (!known) {
@@ -641,8 +654,9 @@ StatusOr<SendResult> Client::SendText(const std::string& to, const std::string& 
   {
     VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
     VIGIL_RETURN_IF_ERROR(Enqueue({to, my_name}, payload, now));
-    VIGIL_ASSIGN_OR_RETURN(auto msg, db_.Prepare(
+    VIGIL_ASSIGN_OR_RETURN(auto msg_cached, db_.PrepareCached(
         "INSERT INTO messages(message_id, direction, peer, sent_at, body) VALUES(?,?,?,?,?)"));
+    auto& msg = *msg_cached;
     msg.BindBlob(1, message_id).Bind(2, "out").Bind(3, to).Bind(4, now).BindBlob(5, AsBytes(text));
     VIGIL_RETURN_IF_ERROR(msg.Run());
     VIGIL_RETURN_IF_ERROR(txn.Commit());
@@ -655,7 +669,8 @@ StatusOr<SendResult> Client::SendText(const std::string& to, const std::string& 
 
 Status Client::FlushOutbox(SyncResult* result) {
   VIGIL_ASSIGN_OR_RETURN(net::ClientConnection * conn, Connection());
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   struct Entry {
     Bytes id;
     std::string recipients;
@@ -663,8 +678,9 @@ Status Client::FlushOutbox(SyncResult* result) {
   };
   std::vector<Entry> entries;
   {
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
         "SELECT message_id, recipients, payload FROM outbox ORDER BY created_at, rowid"));
+    auto& st = *st_cached;
     for (;;) {
       VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
@@ -687,7 +703,8 @@ Status Client::FlushOutbox(SyncResult* result) {
       Bytes data;
     };
     std::vector<Chunk> chunks;
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT blob_id, idx, count, data FROM blob_outbox ORDER BY blob_id, idx"));
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached("SELECT blob_id, idx, count, data FROM blob_outbox ORDER BY blob_id, idx"));
+    auto& st = *st_cached;
     for (;;) {
       VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
@@ -701,47 +718,58 @@ Status Client::FlushOutbox(SyncResult* result) {
       p->set_count(static_cast<uint32_t>(c.count));
       p->set_data(ToString(c.data));
       VIGIL_RETURN_IF_ERROR(CallRelay(conn, req, timeout_ms_).status());
-      VIGIL_ASSIGN_OR_RETURN(auto del, db_.Prepare("DELETE FROM blob_outbox WHERE blob_id = ? AND idx = ?"));
+      VIGIL_ASSIGN_OR_RETURN(auto del_cached, db_.PrepareCached("DELETE FROM blob_outbox WHERE blob_id = ? AND idx = ?"));
+      auto& del = *del_cached;
       del.BindBlob(1, c.blob_id).Bind(2, c.idx);
       VIGIL_RETURN_IF_ERROR(del.Run());
     }
   }
   Status first_error;
-  for (const auto& e : entries) {
-    std::vector<std::string> names;
-    size_t start = 0;
-    while (start <= e.recipients.size()) {
-      size_t nl = e.recipients.find('\n', start);
-      if (nl == std::string::npos) nl = e.recipients.size();
-      if (nl > start) names.push_back(e.recipients.substr(start, nl - start));
-      start = nl + 1;
-    }
-    v1::Request dreq;
-    for (const auto& n : names) dreq.mutable_directory()->add_names(n);
-    auto dresp = CallRelay(conn, dreq, timeout_ms_);
-    if (!dresp.ok()) {
-      record_error(e.id, dresp.status());
-      if (first_error.ok()) first_error = dresp.status();
-      if (dresp.status().code() == Code::kUnavailable) break;
-      continue;
-    }
-    std::vector<RecipientDevice> recipients;
+  // The verified devices of each recipient list, looked up once per flush:
+  // a queue of records for one visit's team all go to the same members.
+  struct Resolved {
+    std::vector<RecipientDevice> devices;
     Status accept_error;
-    {
+  };
+  std::map<std::string, Resolved> resolved;
+  for (const auto& e : entries) {
+    auto known = resolved.find(e.recipients);
+    if (known == resolved.end()) {
+      std::vector<std::string> names;
+      size_t start = 0;
+      while (start <= e.recipients.size()) {
+        size_t nl = e.recipients.find('\n', start);
+        if (nl == std::string::npos) nl = e.recipients.size();
+        if (nl > start) names.push_back(e.recipients.substr(start, nl - start));
+        start = nl + 1;
+      }
+      v1::Request dreq;
+      for (const auto& n : names) dreq.mutable_directory()->add_names(n);
+      auto dresp = CallRelay(conn, dreq, timeout_ms_);
+      if (!dresp.ok()) {
+        record_error(e.id, dresp.status());
+        if (first_error.ok()) first_error = dresp.status();
+        if (dresp.status().code() == Code::kUnavailable) break;
+        continue;
+      }
+      Resolved r;
       VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
       for (const auto& m : dresp->directory().members()) {
         auto devices = AcceptMember(db_, m);
         if (!devices.ok()) {
           // A changed identity: never encrypt to it; tell the user.
-          accept_error = devices.status();
+          r.accept_error = devices.status();
           continue;
         }
         for (auto& d : *devices) {
-          if (d.device_id != k.device_id) recipients.push_back({d.device_id, d.signing_public, d.dh_public});
+          if (d.device_id != k.device_id) r.devices.push_back({d.device_id, d.signing_public, d.dh_public});
         }
       }
       VIGIL_RETURN_IF_ERROR(txn.Commit());
+      known = resolved.emplace(e.recipients, std::move(r)).first;
     }
+    const std::vector<RecipientDevice>& recipients = known->second.devices;
+    const Status& accept_error = known->second.accept_error;
     if (!accept_error.ok() && first_error.ok()) first_error = accept_error;
     if (!recipients.empty()) {
       store::v1::Payload payload;
@@ -773,12 +801,14 @@ Status Client::FlushOutbox(SyncResult* result) {
     }
     // Acknowledged by the relay (committed there), or nobody else to tell:
     // now it can leave the outbox.
-    VIGIL_ASSIGN_OR_RETURN(auto del, db_.Prepare("DELETE FROM outbox WHERE message_id = ?"));
+    VIGIL_ASSIGN_OR_RETURN(auto del_cached, db_.PrepareCached("DELETE FROM outbox WHERE message_id = ?"));
+    auto& del = *del_cached;
     del.BindBlob(1, e.id);
     VIGIL_RETURN_IF_ERROR(del.Run());
     ++result->sent;
   }
-  VIGIL_ASSIGN_OR_RETURN(auto cnt, db_.Prepare("SELECT count(*) FROM outbox"));
+  VIGIL_ASSIGN_OR_RETURN(auto cnt_cached, db_.PrepareCached("SELECT count(*) FROM outbox"));
+  auto& cnt = *cnt_cached;
   VIGIL_ASSIGN_OR_RETURN(bool row, cnt.Step());
   result->outbox_left = row ? static_cast<int>(cnt.ColumnInt64(0)) : 0;
   return first_error;
@@ -786,7 +816,8 @@ Status Client::FlushOutbox(SyncResult* result) {
 
 Status Client::FetchAll(SyncResult* result) {
   VIGIL_ASSIGN_OR_RETURN(net::ClientConnection * conn, Connection());
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   uint64_t cursor = 0;
   for (int round = 0; round < 10000; ++round) {
     v1::Request freq;
@@ -799,7 +830,8 @@ Status Client::FetchAll(SyncResult* result) {
     // certificates against pinned identities.
     v1::Request dreq;
     for (const auto& it : items) {
-      VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT 1 FROM contact_devices WHERE device_id = ?"));
+      VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached("SELECT 1 FROM contact_devices WHERE device_id = ?"));
+      auto& st = *st_cached;
       st.BindBlob(1, AsBytes(it.from_device_id()));
       VIGIL_ASSIGN_OR_RETURN(bool known, st.Step());
       if (!known && it.from_device_id().size() == 16) {
@@ -852,8 +884,9 @@ Status Client::FetchAll(SyncResult* result) {
           VIGIL_RETURN_IF_ERROR(reject("envelope is addressed to another device"));
           continue;
         }
-        VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+        VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
             "SELECT name, signing_key, dh_key FROM contact_devices WHERE device_id = ?"));
+        auto& st = *st_cached;
         st.BindBlob(1, AsBytes(it.from_device_id()));
         VIGIL_ASSIGN_OR_RETURN(bool known, st.Step());
         if (!known) {
@@ -871,8 +904,9 @@ Status Client::FetchAll(SyncResult* result) {
         Bytes blob_hash = crypto::Sha256(AsBytes(it.blob()));
         bool seen_before = false;
         {
-          VIGIL_ASSIGN_OR_RETURN(auto seen, db_.Prepare(
+          VIGIL_ASSIGN_OR_RETURN(auto seen_cached, db_.PrepareCached(
               "SELECT blob_sha256 FROM received_envelopes WHERE message_id = ? AND sender_device = ?"));
+          auto& seen = *seen_cached;
           seen.BindBlob(1, AsBytes(env->message_id())).BindBlob(2, sender.device_id);
           VIGIL_ASSIGN_OR_RETURN(seen_before, seen.Step());
           if (seen_before && seen.ColumnBlob(0) == blob_hash) {
@@ -901,9 +935,10 @@ Status Client::FetchAll(SyncResult* result) {
           continue;
         }
         {
-          VIGIL_ASSIGN_OR_RETURN(auto ins, db_.Prepare(
+          VIGIL_ASSIGN_OR_RETURN(auto ins_cached, db_.PrepareCached(
               "INSERT OR IGNORE INTO received_envelopes(message_id, sender_device, blob_sha256, received_at) "
               "VALUES(?,?,?,?)"));
+          auto& ins = *ins_cached;
           ins.BindBlob(1, AsBytes(env->message_id())).BindBlob(2, sender.device_id).BindBlob(3, blob_hash)
               .Bind(4, now_ms);
           VIGIL_RETURN_IF_ERROR(ins.Run());
@@ -923,9 +958,9 @@ Status Client::FetchAll(SyncResult* result) {
 }
 
 Status Client::RecordRejected(ByteSpan from_device, const std::string& reason, SyncResult* result) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("INSERT INTO rejected(from_device, received_at, reason) VALUES(?,?,?)"));
-  st.BindBlob(1, from_device).Bind(2, NowMs()).Bind(3, reason);
-  VIGIL_RETURN_IF_ERROR(st.Run());
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.PrepareCached("INSERT INTO rejected(from_device, received_at, reason) VALUES(?,?,?)"));
+  st->BindBlob(1, from_device).Bind(2, NowMs()).Bind(3, reason);
+  VIGIL_RETURN_IF_ERROR(st->Run());
   result->rejected.push_back({HexEncode(from_device), NowMs(), reason});
   return Status::Ok();
 }
@@ -951,13 +986,13 @@ Status Client::ReceivePayload(ByteSpan plain, const std::string& envelope_messag
     return Status::Ok();
   }
   if (!payload.has_text()) return RecordRejected(from_device, "payload has an unknown kind; upgrade Vigil", result);
-  VIGIL_ASSIGN_OR_RETURN(auto ins, db_.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto ins, db_.PrepareCached(
       "INSERT OR IGNORE INTO messages(message_id, direction, peer, peer_device, sent_at, "
       "received_at, body) VALUES(?,?,?,?,?,?,?)"));
-  ins.BindBlob(1, AsBytes(payload.message_id())).Bind(2, "in").Bind(3, sender_name)
+  ins->BindBlob(1, AsBytes(payload.message_id())).Bind(2, "in").Bind(3, sender_name)
       .BindBlob(4, from_device).Bind(5, payload.sent_at_ms())
       .Bind(6, NowMs()).BindBlob(7, AsBytes(payload.text().text()));
-  VIGIL_RETURN_IF_ERROR(ins.Run());
+  VIGIL_RETURN_IF_ERROR(ins->Run());
   crypto::Wipe(*payload.mutable_text()->mutable_text());
   if (db_.Changes() == 1) ++result->received; else ++result->duplicates;
   return Status::Ok();
@@ -1013,9 +1048,10 @@ StatusOr<SyncResult> Client::Sync() {
 
 StatusOr<std::vector<InboxMessage>> Client::Inbox() {
   std::vector<InboxMessage> out;
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
       "SELECT message_id, peer, peer_device, sent_at, received_at, body FROM messages "
       "WHERE direction = 'in' ORDER BY received_at, sent_at"));
+  auto& st = *st_cached;
   for (;;) {
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;

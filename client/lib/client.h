@@ -339,6 +339,13 @@ class Client {
 
   // Request timeout towards the relay (ms).
   void set_timeout_ms(int ms) { timeout_ms_ = ms; }
+  // When false, AddNote and AmendNote only commit: the version goes into the
+  // store and the outbox with its timestamps pending, exactly as when the
+  // relay is unreachable, and the next Sync() delivers it and stamps it
+  // (Sync obtains at most 200 timestamps a call, i.e. 100 versions with the
+  // relay's notary and log; the rest stay pending for the next one). For tools that write many notes in a row, e.g. the sync
+  // benchmark. Default true: each note is delivered and stamped at once.
+  void set_deliver_notes_on_write(bool on) { deliver_notes_on_write_ = on; }
 
  private:
   Client(std::string home, storage::Db db, crypto::SecretBytes key);
@@ -353,7 +360,10 @@ class Client {
     Bytes transport_public;
     crypto::SecretBytes transport_secret;
   };
-  StatusOr<Keys> LoadKeys();
+  // The device's keys, read from the store once and kept (in guarded,
+  // locked memory) for the Client's lifetime; only linking changes them
+  // (ImportLinkArchive drops the copy). Valid until that happens.
+  StatusOr<const Keys*> LoadKeys();
 
   // Sessions (client/lib/sessions.cc).
   static session::DeviceIdentity SelfIdentity(const Keys& k);
@@ -456,6 +466,7 @@ class Client {
 
   std::string home_;
   storage::Db db_;
+  std::unique_ptr<Keys> keys_;  // LoadKeys
   crypto::SecretBytes key_;  // the store key, for encrypted backups
   // rfc3161 plugin hosts by authority URL and trust anchor (evidence.cc).
   std::map<std::string, std::unique_ptr<plugin::Host>> tsa_hosts_;
@@ -463,6 +474,7 @@ class Client {
   std::unique_ptr<net::ClientConnection> conn_;
   std::vector<std::unique_ptr<net::ClientConnection>> retired_;
   int timeout_ms_ = 10000;
+  bool deliver_notes_on_write_ = true;
   // Set after the relay proved unreachable: later calls in this process
   // fail at once instead of waiting again.
   Status offline_;

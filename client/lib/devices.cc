@@ -105,7 +105,8 @@ StatusOr<std::string> Client::JoinLink(std::string_view text) {
   VIGIL_ASSIGN_OR_RETURN(auto existing, GetConfig(db_, "relay_endpoint"));
   if (existing) return Status::AlreadyExists("this device has already joined a relay");
   VIGIL_ASSIGN_OR_RETURN(identity::LinkCode code, identity::DecodeLink(text));
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   VIGIL_ASSIGN_OR_RETURN(crypto::DhKeyPair link_key, identity::InviteTransportKey(code.secret));
   crypto::DhKeyPair eph = crypto::GenerateDhKeyPair();
 
@@ -222,7 +223,8 @@ Status Client::AnswerLinkRequests(SyncResult* result) {
     }
   }
   if (rows.empty()) return Status::Ok();
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   VIGIL_ASSIGN_OR_RETURN(net::ClientConnection * conn, Connection());
   for (const auto& r : rows) {
     auto forget = [&]() -> Status {
@@ -456,11 +458,12 @@ Status Client::ImportLinkArchive(SyncResult* result) {
   if (!crypto::ConstantTimeEqual(ipair.public_key, identity_pub.span())) {
     return Status::Unauthenticated("the link archive carries another identity than the relay named");
   }
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_RETURN_IF_ERROR(LoadKeys().status());
   {
     VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
     VIGIL_RETURN_IF_ERROR(PutConfig(db_, "identity_public", ipair.public_key));
     VIGIL_RETURN_IF_ERROR(PutConfig(db_, "identity_secret", identity_secret.span()));
+    keys_.reset();  // the member's identity replaces this device's own: read the keys again
     for (const auto& mb : a.members()) {
       v1::DirectoryMember m;
       if (!m.ParseFromString(mb)) continue;
@@ -505,13 +508,13 @@ Status Client::ImportLinkArchive(SyncResult* result) {
   result->notices.push_back("this device is now linked: " + std::to_string(a.note_versions_size()) +
                             " note versions, " + std::to_string(a.visit_events_size()) + " visit events and " +
                             std::to_string(a.messages_size()) + " messages from the other device");
-  (void)k;
   return Status::Ok();
 }
 
 StatusOr<std::vector<DeviceInfo>> Client::ListDevices() {
   VIGIL_ASSIGN_OR_RETURN(std::string me, MyName());
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   std::vector<DeviceInfo> out;
   auto conn = Connection();
   if (conn.ok()) {

@@ -59,7 +59,8 @@ StatusOr<std::optional<evidence::Commitment>> Client::CommitmentFor(ByteSpan ver
   // names the digest of the one before.
   std::vector<std::pair<Bytes, sv1::NoteVersion>> chain;
   for (int depth = 0; depth < 10000 && !hash.empty(); ++depth) {
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT body FROM note_versions WHERE hash = ?"));
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached("SELECT body FROM note_versions WHERE hash = ?"));
+    auto& st = *st_cached;
     st.BindBlob(1, hash);
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) return Status::NotFound("note version " + HexEncode(hash).substr(0, 12) + " is not on this device");
@@ -88,16 +89,18 @@ StatusOr<std::optional<evidence::Commitment>> Client::CommitmentFor(ByteSpan ver
 Status Client::QueueAnchors(ByteSpan version_hash, int64_t now_ms) {
   std::vector<std::pair<std::string, std::string>> sources;  // source, plugin
   for (const char* a : kRelayAnchors) sources.emplace_back(a, a);
-  VIGIL_ASSIGN_OR_RETURN(auto ts, db_.Prepare("SELECT url FROM tsas ORDER BY added_at"));
+  VIGIL_ASSIGN_OR_RETURN(auto ts_cached, db_.PrepareCached("SELECT url FROM tsas ORDER BY added_at"));
+  auto& ts = *ts_cached;
   for (;;) {
     VIGIL_ASSIGN_OR_RETURN(bool row, ts.Step());
     if (!row) break;
     sources.emplace_back(TsaSource(ts.ColumnText(0)), kRfc3161);
   }
   for (const auto& [source, plugin] : sources) {
-    VIGIL_ASSIGN_OR_RETURN(auto ins, db_.Prepare(
+    VIGIL_ASSIGN_OR_RETURN(auto ins_cached, db_.PrepareCached(
         "INSERT OR IGNORE INTO anchors(version_hash, source, plugin, status, updated_at) "
         "VALUES(?, ?, ?, 'pending', ?)"));
+    auto& ins = *ins_cached;
     ins.BindBlob(1, version_hash).Bind(2, source).Bind(3, plugin).Bind(4, now_ms);
     VIGIL_RETURN_IF_ERROR(ins.Run());
   }
@@ -203,7 +206,8 @@ Status Client::StampPending(const std::optional<Bytes>& note_id, const std::vect
         "JOIN note_versions n ON n.hash = a.version_hash WHERE a.status != 'ok' AND n.status != 'rejected'";
     if (note_id) sql += " AND n.note_id = ?";
     sql += " ORDER BY n.created_at LIMIT 200";
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(sql));
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(sql));
+    auto& st = *st_cached;
     if (note_id) st.BindBlob(1, *note_id);
     for (;;) {
       VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -234,9 +238,10 @@ Status Client::StampPending(const std::optional<Bytes>& note_id, const std::vect
       problem = token.status().message();
     }
     VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
-    VIGIL_ASSIGN_OR_RETURN(auto up, db_.Prepare(
+    VIGIL_ASSIGN_OR_RETURN(auto up_cached, db_.PrepareCached(
         "UPDATE anchors SET status = ?, token = ?, anchored_at = ?, problem = ?, trust_anchor = ?, "
         "attempts = attempts + 1, updated_at = ? WHERE version_hash = ? AND source = ?"));
+    auto& up = *up_cached;
     up.Bind(1, time ? "ok" : "pending");
     if (time) {
       up.BindBlob(2, *token).Bind(3, *time).BindNull(4);
@@ -338,7 +343,8 @@ Status Client::StampPending(const std::optional<Bytes>& note_id, const std::vect
   // RFC 3161 authorities: one plugin instance (child process per call) each.
   for (const auto& [source, list] : tsa_rows) {
     std::string url = source.substr(sizeof(kRfc3161));
-    VIGIL_ASSIGN_OR_RETURN(auto ca, db_.Prepare("SELECT ca_pem FROM tsas WHERE url = ?"));
+    VIGIL_ASSIGN_OR_RETURN(auto ca_cached, db_.PrepareCached("SELECT ca_pem FROM tsas WHERE url = ?"));
+    auto& ca = *ca_cached;
     ca.Bind(1, url);
     VIGIL_ASSIGN_OR_RETURN(bool have, ca.Step());
     if (!have) continue;  // the authority was removed
@@ -375,7 +381,8 @@ StatusOr<StampSummary> Client::StampNote(const std::string& note_id, const std::
   VIGIL_ASSIGN_OR_RETURN(std::string nid_hex, ResolveNoteId(note_id));
   VIGIL_ASSIGN_OR_RETURN(Bytes nid, HexDecode(nid_hex));
   if (std::find(plugins.begin(), plugins.end(), kRfc3161) != plugins.end()) {
-    VIGIL_ASSIGN_OR_RETURN(auto n, db_.Prepare("SELECT count(*) FROM tsas"));
+    VIGIL_ASSIGN_OR_RETURN(auto n_cached, db_.PrepareCached("SELECT count(*) FROM tsas"));
+    auto& n = *n_cached;
     VIGIL_ASSIGN_OR_RETURN(bool row, n.Step());
     if (!row || n.ColumnInt64(0) == 0) {
       return Status::FailedPrecondition("no time-stamping authority is configured; add one with vigil tsa add URL --ca FILE");
@@ -385,8 +392,9 @@ StatusOr<StampSummary> Client::StampNote(const std::string& note_id, const std::
   // it lacks (e.g. an authority added after the note was written).
   {
     VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
         "SELECT hash FROM note_versions WHERE note_id = ? AND status != 'rejected'"));
+    auto& st = *st_cached;
     st.BindBlob(1, nid);
     std::vector<Bytes> versions;
     for (;;) {
@@ -424,14 +432,16 @@ Status Client::AddTsa(const std::string& url, const std::string& ca_pem_file) {
   // The plugin checks the configuration (parses the certificates) at open.
   VIGIL_ASSIGN_OR_RETURN(auto host, TsaHost(url, AsBytes(pem)));
   (void)host;
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("INSERT OR REPLACE INTO tsas(url, ca_pem, added_at) VALUES(?, ?, ?)"));
+  VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached("INSERT OR REPLACE INTO tsas(url, ca_pem, added_at) VALUES(?, ?, ?)"));
+  auto& st = *st_cached;
   st.Bind(1, url).BindBlob(2, AsBytes(pem)).Bind(3, NowMs());
   return st.Run();
 }
 
 StatusOr<std::vector<TsaInfo>> Client::ListTsas() {
   std::vector<TsaInfo> out;
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT url, added_at FROM tsas ORDER BY added_at"));
+  VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached("SELECT url, added_at FROM tsas ORDER BY added_at"));
+  auto& st = *st_cached;
   for (;;) {
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
@@ -454,14 +464,16 @@ Status Client::ReceiveAnchor(const sv1::AnchorReceipt& r, SyncResult* result) {
   }
   // Kept as received; checked against this device's own copy of the note
   // whenever it is shown or exported.
-  VIGIL_ASSIGN_OR_RETURN(auto have, db_.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto have_cached, db_.PrepareCached(
       "SELECT status FROM anchors WHERE version_hash = ? AND source = ?"));
+  auto& have = *have_cached;
   have.BindBlob(1, AsBytes(r.version_hash())).Bind(2, r.source());
   VIGIL_ASSIGN_OR_RETURN(bool exists, have.Step());
   if (exists && have.ColumnText(0) == "ok") return Status::AlreadyExists("anchor already known");
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
       "INSERT OR REPLACE INTO anchors(version_hash, source, plugin, token, trust_anchor, status, updated_at) "
       "VALUES(?, ?, ?, ?, ?, 'ok', ?)"));
+  auto& st = *st_cached;
   st.BindBlob(1, AsBytes(r.version_hash())).Bind(2, r.source()).Bind(3, r.plugin())
       .BindBlob(4, AsBytes(r.token())).BindBlob(5, AsBytes(r.trust_anchor())).Bind(6, NowMs());
   return st.Run();
@@ -474,9 +486,10 @@ StatusOr<std::vector<AnchorInfo>> Client::AnchorsOf(ByteSpan version_hash, ByteS
     Bytes token, trust;
   };
   std::vector<Row> rows;
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
       "SELECT source, plugin, status, token, trust_anchor, problem FROM anchors WHERE version_hash = ? "
       "ORDER BY source"));
+  auto& st = *st_cached;
   st.BindBlob(1, version_hash);
   for (;;) {
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());

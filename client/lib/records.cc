@@ -44,9 +44,10 @@ struct Verdict {
 
 // The accepted assignment of a visit, if this device has it.
 StatusOr<std::optional<sv1::VisitEvent>> LoadAssign(storage::Db& db, ByteSpan visit_id) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto st_cached, db.PrepareCached(
       "SELECT body FROM visit_events WHERE visit_id = ? AND kind = ? AND status = 'ok' "
       "ORDER BY created_at, event_id LIMIT 1"));
+  auto& st = *st_cached;
   st.BindBlob(1, visit_id).Bind(2, static_cast<int64_t>(sv1::ASSIGN));
   VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return std::optional<sv1::VisitEvent>();
@@ -67,7 +68,8 @@ bool OnTeam(const sv1::VisitDetails& d, const std::string& name) {
 }
 
 StatusOr<std::string> RoleOf(storage::Db& db, const std::string& name) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT role FROM contacts WHERE name = ?"));
+  VIGIL_ASSIGN_OR_RETURN(auto st_cached, db.PrepareCached("SELECT role FROM contacts WHERE name = ?"));
+  auto& st = *st_cached;
   st.Bind(1, name);
   VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
   return row ? st.ColumnText(0) : std::string();
@@ -131,7 +133,8 @@ StatusOr<Verdict> JudgeNote(storage::Db& db, const ParsedNote& n) {
     if (!v.prev_version_hash().empty()) return Verdict::Reject("broken hash chain: version 1 has a predecessor");
   } else {
     if (v.prev_version_hash().size() != 32) return Verdict::Reject("broken hash chain: no previous version hash");
-    VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT note_id, number FROM note_versions WHERE hash = ?"));
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db.PrepareCached("SELECT note_id, number FROM note_versions WHERE hash = ?"));
+    auto& st = *st_cached;
     st.BindBlob(1, AsBytes(v.prev_version_hash()));
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (row) {
@@ -145,8 +148,9 @@ StatusOr<Verdict> JudgeNote(storage::Db& db, const ParsedNote& n) {
   }
   // Per-device sequence.
   {
-    VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare(
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db.PrepareCached(
         "SELECT hash FROM note_versions WHERE author_device = ? AND device_seq = ? AND status != 'rejected'"));
+    auto& st = *st_cached;
     st.BindBlob(1, AsBytes(v.author_device_id())).Bind(2, static_cast<int64_t>(v.device_seq()));
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (row && st.ColumnBlob(0) != n.hash) {
@@ -157,8 +161,9 @@ StatusOr<Verdict> JudgeNote(storage::Db& db, const ParsedNote& n) {
   if (v.device_seq() == 1) {
     if (!v.prev_device_hash().empty()) return Verdict::Reject("broken device chain");
   } else {
-    VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare(
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db.PrepareCached(
         "SELECT hash FROM note_versions WHERE author_device = ? AND device_seq = ? AND status != 'rejected'"));
+    auto& st = *st_cached;
     st.BindBlob(1, AsBytes(v.author_device_id())).Bind(2, static_cast<int64_t>(v.device_seq()) - 1);
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (row) {
@@ -194,7 +199,8 @@ StatusOr<std::string> MatchPrefix(const std::vector<std::string>& ids, std::stri
 }
 
 StatusOr<std::vector<std::string>> AllIds(storage::Db& db, const char* sql) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare(sql));
+  VIGIL_ASSIGN_OR_RETURN(auto st_cached, db.PrepareCached(sql));
+  auto& st = *st_cached;
   std::vector<std::string> out;
   for (;;) {
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -230,10 +236,11 @@ bool LooksLikeLocalTimeWithOffset(const std::string& s) {
 Status InsertNoteRow(storage::Db& db, const ParsedNote& n, const sv1::SignedObject& obj,
                      const Verdict& verdict, int64_t now) {
   const auto& v = n.v;
-  VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto st_cached, db.PrepareCached(
       "INSERT OR IGNORE INTO note_versions(hash, note_id, visit_id, number, prev_hash, author, "
       "author_device, device_seq, prev_device_hash, created_at, received_at, body, signature, "
       "status, problem) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+  auto& st = *st_cached;
   st.BindBlob(1, n.hash).BindBlob(2, AsBytes(v.note_id())).BindBlob(3, AsBytes(v.visit_id()))
       .Bind(4, static_cast<int64_t>(v.number())).BindBlob(5, AsBytes(v.prev_version_hash()))
       .Bind(6, v.author()).BindBlob(7, AsBytes(v.author_device_id()))
@@ -247,9 +254,10 @@ Status InsertNoteRow(storage::Db& db, const ParsedNote& n, const sv1::SignedObje
 
 Status InsertEventRow(storage::Db& db, const sv1::VisitEvent& e, const sv1::SignedObject& obj,
                       const Verdict& verdict, int64_t now) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto st_cached, db.PrepareCached(
       "INSERT OR IGNORE INTO visit_events(event_id, visit_id, kind, author, created_at, received_at, "
       "body, signature, signer_device, status, problem) VALUES(?,?,?,?,?,?,?,?,?,?,?)"));
+  auto& st = *st_cached;
   st.BindBlob(1, AsBytes(e.event_id())).BindBlob(2, AsBytes(e.visit_id()))
       .Bind(3, static_cast<int64_t>(e.kind())).Bind(4, e.author()).Bind(5, e.created_at_ms())
       .Bind(6, now).BindBlob(7, AsBytes(obj.body())).BindBlob(8, AsBytes(obj.signature()))
@@ -263,7 +271,8 @@ Status InsertEventRow(storage::Db& db, const sv1::VisitEvent& e, const sv1::Sign
 // `expected_author`; returns the problem, or "" when it checks out.
 StatusOr<std::string> CheckSignature(storage::Db& db, const sv1::SignedObject& obj, const char* label,
                                      const std::string& expected_author) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT name, signing_key FROM contact_devices WHERE device_id = ?"));
+  VIGIL_ASSIGN_OR_RETURN(auto st_cached, db.PrepareCached("SELECT name, signing_key FROM contact_devices WHERE device_id = ?"));
+  auto& st = *st_cached;
   st.BindBlob(1, AsBytes(obj.signer_device_id()));
   VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return std::string("signed by a device no member has certified");
@@ -280,9 +289,10 @@ StatusOr<std::string> CheckSignature(storage::Db& db, const sv1::SignedObject& o
 
 Status InsertAttachmentRow(storage::Db& db, ByteSpan note_hash, int idx, const sv1::Attachment& a,
                            const Bytes* data, const std::string& status, const std::string& problem) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto st_cached, db.PrepareCached(
       "INSERT OR IGNORE INTO attachments(note_hash, idx, name, size, sha256, blob_id, key, header, "
       "chunks, data, status, problem) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)"));
+  auto& st = *st_cached;
   st.BindBlob(1, note_hash).Bind(2, static_cast<int64_t>(idx)).Bind(3, a.name())
       .Bind(4, static_cast<int64_t>(a.size())).BindBlob(5, AsBytes(a.sha256()))
       .BindBlob(6, AsBytes(a.blob_id())).BindBlob(7, AsBytes(a.key()))
@@ -302,7 +312,8 @@ bool AttachmentWellFormed(const sv1::Attachment& a) {
 }  // namespace
 
 StatusOr<store::v1::SignedObject> Client::SignObject(const char* label, const std::string& body) {
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   VIGIL_ASSIGN_OR_RETURN(Bytes sig, crypto::Sign(k.signing_secret, identity::SignedBytes(label, AsBytes(body))));
   sv1::SignedObject obj;
   obj.set_body(body);
@@ -525,9 +536,10 @@ StatusOr<VisitInfo> Client::ShowVisit(const std::string& visit_id) {
     info.facility = d.facility();
     info.at = d.at();
   }
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
       "SELECT event_id, kind, author, created_at, body, status, problem FROM visit_events "
       "WHERE visit_id = ? ORDER BY created_at, event_id"));
+  auto& st = *st_cached;
   st.BindBlob(1, vid);
   std::set<std::string> declined;
   bool accepted = false, completed = false, cancelled = false;
@@ -598,7 +610,8 @@ StatusOr<NoteVersionInfo> Client::WriteNoteVersion(ByteSpan note_id, const std::
       return Status::InvalidArgument("an attachment needs a plain file name");
     }
   }
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   int64_t now = NowMs();
   NoteVersionInfo info;
   {
@@ -640,8 +653,9 @@ StatusOr<NoteVersionInfo> Client::WriteNoteVersion(ByteSpan note_id, const std::
         size_t off = static_cast<size_t>(i) * kChunk;
         size_t len = std::min(kChunk, in.data.size() - std::min(off, in.data.size()));
         VIGIL_ASSIGN_OR_RETURN(Bytes ct, enc.Push(ByteSpan(in.data.data() + off, len), i + 1 == count));
-        VIGIL_ASSIGN_OR_RETURN(auto ins, db_.Prepare(
+        VIGIL_ASSIGN_OR_RETURN(auto ins_cached, db_.PrepareCached(
             "INSERT INTO blob_outbox(blob_id, idx, count, data) VALUES(?,?,?,?)"));
+        auto& ins = *ins_cached;
         ins.BindBlob(1, blob_id).Bind(2, static_cast<int64_t>(i)).Bind(3, static_cast<int64_t>(count)).BindBlob(4, ct);
         VIGIL_RETURN_IF_ERROR(ins.Run());
       }
@@ -673,6 +687,7 @@ StatusOr<NoteVersionInfo> Client::WriteNoteVersion(ByteSpan note_id, const std::
     info.signature_valid = true;
     info.status = "ok";
   }
+  if (!deliver_notes_on_write_) return info;  // queued and pending: the next Sync delivers and stamps
   bool delivered = false;
   TryFlush(&delivered);
   // Timestamps (notary, log, configured authorities): best effort, after
@@ -698,9 +713,10 @@ StatusOr<NoteVersionInfo> Client::AmendNote(const std::string& note_id, const st
   VIGIL_ASSIGN_OR_RETURN(Bytes nid, HexDecode(nid_hex));
   // Amend the latest version this device knows (highest number; among
   // concurrent branches, the newest).
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
       "SELECT hash, number, visit_id FROM note_versions WHERE note_id = ? AND status = 'ok' "
       "ORDER BY number DESC, created_at DESC LIMIT 1"));
+  auto& st = *st_cached;
   st.BindBlob(1, nid);
   VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return Status::NotFound("no note " + nid_hex + " on this device");
@@ -764,15 +780,15 @@ Status Client::RecheckPending(SyncResult* result) {
 }
 
 Status Client::RecheckPendingPass(bool notes, SyncResult* result) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(!notes
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.PrepareCached(!notes
       ? "SELECT event_id, body FROM visit_events WHERE status = 'pending' ORDER BY created_at"
       : "SELECT hash, body FROM note_versions WHERE status = 'pending' ORDER BY device_seq"));
   struct Row { Bytes key; Bytes body; };
   std::vector<Row> rows;
   for (;;) {
-    VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+    VIGIL_ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row) break;
-    rows.push_back({st.ColumnBlob(0), st.ColumnBlob(1)});
+    rows.push_back({st->ColumnBlob(0), st->ColumnBlob(1)});
   }
   for (const auto& r : rows) {
     Verdict verdict;
@@ -787,11 +803,11 @@ Status Client::RecheckPendingPass(bool notes, SyncResult* result) {
       VIGIL_ASSIGN_OR_RETURN(verdict, JudgeNote(db_, pn));
     }
     if (verdict.status == "pending") continue;
-    VIGIL_ASSIGN_OR_RETURN(auto up, db_.Prepare(!notes
+    VIGIL_ASSIGN_OR_RETURN(auto up, db_.PrepareCached(!notes
         ? "UPDATE visit_events SET status = ?, problem = ? WHERE event_id = ?"
         : "UPDATE note_versions SET status = ?, problem = ? WHERE hash = ?"));
-    up.Bind(1, verdict.status).Bind(2, verdict.problem).BindBlob(3, r.key);
-    VIGIL_RETURN_IF_ERROR(up.Run());
+    up->Bind(1, verdict.status).Bind(2, verdict.problem).BindBlob(3, r.key);
+    VIGIL_RETURN_IF_ERROR(up->Run());
     if (verdict.status == "rejected") result->problems.push_back(verdict.problem);
   }
   return Status::Ok();
@@ -802,8 +818,9 @@ StatusOr<std::vector<NoteInfo>> Client::ListNotes(const std::optional<std::strin
   if (visit_id) {
     VIGIL_ASSIGN_OR_RETURN(std::string vid_hex, ResolveVisitId(*visit_id));
     VIGIL_ASSIGN_OR_RETURN(Bytes vid, HexDecode(vid_hex));
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
         "SELECT note_id FROM note_versions WHERE visit_id = ? GROUP BY note_id ORDER BY min(created_at)"));
+    auto& st = *st_cached;
     st.BindBlob(1, vid);
     for (;;) {
       VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -827,10 +844,11 @@ StatusOr<NoteInfo> Client::ShowNote(const std::string& note_id) {
   VIGIL_ASSIGN_OR_RETURN(Bytes nid, HexDecode(nid_hex));
   NoteInfo info;
   info.id = nid_hex;
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
       "SELECT hash, number, prev_hash, author, author_device, device_seq, created_at, received_at, "
       "body, signature, status, problem, visit_id FROM note_versions WHERE note_id = ? "
       "ORDER BY number, created_at, hash"));
+  auto& st = *st_cached;
   st.BindBlob(1, nid);
   std::map<int, int> per_number;
   std::set<std::string> devices;
@@ -855,19 +873,22 @@ StatusOr<NoteInfo> Client::ShowNote(const std::string& note_id) {
     sv1::NoteVersion parsed;
     if (parsed.ParseFromArray(body.data(), static_cast<int>(body.size()))) v.text = parsed.body();
     // Re-verify the stored bytes every time they are shown.
-    VIGIL_ASSIGN_OR_RETURN(auto ks, db_.Prepare("SELECT signing_key FROM contact_devices WHERE device_id = ?"));
+    VIGIL_ASSIGN_OR_RETURN(auto ks_cached, db_.PrepareCached("SELECT signing_key FROM contact_devices WHERE device_id = ?"));
+    auto& ks = *ks_cached;
     ks.BindBlob(1, author_device);
     VIGIL_ASSIGN_OR_RETURN(bool have_key, ks.Step());
     Bytes key;
     if (have_key) {
       key = ks.ColumnBlob(0);
     } else {
-      VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+      VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+      const Keys& k = *k_keys;
       if (k.device_id == author_device) key = k.signing_public;
     }
     {
-      VIGIL_ASSIGN_OR_RETURN(auto as, db_.Prepare(
+      VIGIL_ASSIGN_OR_RETURN(auto as_cached, db_.PrepareCached(
           "SELECT idx, name, size, sha256, status, problem FROM attachments WHERE note_hash = ? ORDER BY idx"));
+      auto& as = *as_cached;
       as.BindBlob(1, *HexDecode(v.hash));
       for (;;) {
         VIGIL_ASSIGN_OR_RETURN(bool arow, as.Step());
@@ -919,9 +940,10 @@ StatusOr<NoteInfo> Client::ShowNote(const std::string& note_id) {
   // Gaps in each author device's sequence (a version withheld or dropped).
   for (const auto& dev : devices) {
     VIGIL_ASSIGN_OR_RETURN(Bytes d, HexDecode(dev));
-    VIGIL_ASSIGN_OR_RETURN(auto gs, db_.Prepare(
+    VIGIL_ASSIGN_OR_RETURN(auto gs_cached, db_.PrepareCached(
         "SELECT device_seq FROM note_versions WHERE author_device = ? AND status != 'rejected' "
         "ORDER BY device_seq"));
+    auto& gs = *gs_cached;
     gs.BindBlob(1, d);
     uint64_t expect = 1;
     for (;;) {
@@ -951,9 +973,10 @@ Status Client::DownloadAttachments(SyncResult* result) {
   };
   std::vector<Pending> pending;
   {
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
         "SELECT note_hash, idx, name, size, sha256, blob_id, key, header, chunks FROM attachments "
         "WHERE status = 'pending'"));
+    auto& st = *st_cached;
     for (;;) {
       VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
@@ -997,8 +1020,9 @@ Status Client::DownloadAttachments(SyncResult* result) {
     if (problem.empty() && (plain.size() != p.size || crypto::Sha256(plain) != p.sha256)) {
       problem = "attachment " + p.name + " does not match its signed hash";
     }
-    VIGIL_ASSIGN_OR_RETURN(auto up, db_.Prepare(
+    VIGIL_ASSIGN_OR_RETURN(auto up_cached, db_.PrepareCached(
         "UPDATE attachments SET status = ?, problem = ?, data = ? WHERE note_hash = ? AND idx = ?"));
+    auto& up = *up_cached;
     if (problem.empty()) {
       up.Bind(1, "ok").Bind(2, "").BindBlob(3, plain);
     } else {
@@ -1019,8 +1043,9 @@ StatusOr<Bytes> Client::AttachmentData(const std::string& note_id, int number, i
     if (ver.status == "ok" && (number == 0 ? (!v || ver.number >= v->number) : ver.number == number)) v = &ver;
   }
   if (v == nullptr) return Status::NotFound("no such version of note " + n.id);
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
       "SELECT data, status, problem FROM attachments WHERE note_hash = ? AND idx = ?"));
+  auto& st = *st_cached;
   st.BindBlob(1, *HexDecode(v->hash)).Bind(2, static_cast<int64_t>(index));
   VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return Status::NotFound("version " + std::to_string(v->number) + " has no attachment " + std::to_string(index));

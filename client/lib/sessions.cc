@@ -40,7 +40,8 @@ session::DeviceIdentity Client::SelfIdentity(const Keys& k) {
 }
 
 Status Client::MaintainPrekeys(net::ClientConnection* conn) {
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   int64_t now = NowMs();
   v1::Request req;
   auto* pub = req.mutable_publish_prekeys();
@@ -48,8 +49,9 @@ Status Client::MaintainPrekeys(net::ClientConnection* conn) {
   crypto::DhKeyPair new_spk;
   uint32_t new_spk_id = 0;
   {
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
         "SELECT max(key_id), max(created_at) FROM prekey_secrets WHERE kind = 'signed'"));
+    auto& st = *st_cached;
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     bool have = row && !st.ColumnIsNull(0);
     int64_t newest = have ? st.ColumnInt64(1) : 0;
@@ -69,7 +71,8 @@ Status Client::MaintainPrekeys(net::ClientConnection* conn) {
   // without telling us, so ask (an empty publish answers with the count).
   int known_left = 0;
   {
-    VIGIL_ASSIGN_OR_RETURN(auto any, db_.Prepare("SELECT count(*) FROM prekey_secrets WHERE kind = 'one'"));
+    VIGIL_ASSIGN_OR_RETURN(auto any_cached, db_.PrepareCached("SELECT count(*) FROM prekey_secrets WHERE kind = 'one'"));
+    auto& any = *any_cached;
     VIGIL_ASSIGN_OR_RETURN(bool row, any.Step());
     if (row && any.ColumnInt64(0) > 0 && pub->signed_prekey().empty()) {
       v1::Request ask;
@@ -79,7 +82,8 @@ Status Client::MaintainPrekeys(net::ClientConnection* conn) {
     }
   }
   if (known_left < kOneTimeLow) {
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare("SELECT coalesce(max(key_id), 0) FROM prekey_secrets WHERE kind = 'one'"));
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached("SELECT coalesce(max(key_id), 0) FROM prekey_secrets WHERE kind = 'one'"));
+    auto& st = *st_cached;
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     uint32_t next = row ? static_cast<uint32_t>(st.ColumnInt64(0)) + 1 : 1;
     for (int i = 0; i < kOneTimeBatch; ++i) {
@@ -96,8 +100,9 @@ Status Client::MaintainPrekeys(net::ClientConnection* conn) {
   if (new_spk_id != 0 || !new_one_time.empty()) {
     VIGIL_ASSIGN_OR_RETURN(auto txn, storage::Txn::Begin(db_));
     auto put = [&](const char* kind, uint32_t id, const crypto::DhKeyPair& kp) -> Status {
-      VIGIL_ASSIGN_OR_RETURN(auto ins, db_.Prepare(
+      VIGIL_ASSIGN_OR_RETURN(auto ins_cached, db_.PrepareCached(
           "INSERT OR REPLACE INTO prekey_secrets(kind, key_id, public_key, secret_key, created_at) VALUES(?,?,?,?,?)"));
+      auto& ins = *ins_cached;
       ins.Bind(1, kind).Bind(2, static_cast<int64_t>(id)).BindBlob(3, kp.public_key)
           .BindBlob(4, kp.secret_key.span()).Bind(5, now);
       return ins.Run();
@@ -110,9 +115,10 @@ Status Client::MaintainPrekeys(net::ClientConnection* conn) {
     VIGIL_RETURN_IF_ERROR(CallRelay(conn, req, timeout_ms_).status());
   }
   // Signed prekeys older than a month, except the newest, are forgotten.
-  VIGIL_ASSIGN_OR_RETURN(auto del, db_.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto del_cached, db_.PrepareCached(
       "DELETE FROM prekey_secrets WHERE kind = 'signed' AND created_at < ? AND key_id < "
       "(SELECT max(key_id) FROM prekey_secrets WHERE kind = 'signed')"));
+  auto& del = *del_cached;
   del.Bind(1, now - kSignedPrekeyKeepMs);
   return del.Run();
 }
@@ -120,7 +126,8 @@ Status Client::MaintainPrekeys(net::ClientConnection* conn) {
 StatusOr<std::vector<SealedForDevice>> Client::SealForDevices(const std::vector<RecipientDevice>& recipients,
                                                               ByteSpan message_id, ByteSpan payload,
                                                               std::vector<std::string>* problems) {
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   session::DeviceIdentity self = SelfIdentity(k);
   VIGIL_ASSIGN_OR_RETURN(SealedContent content, SealContent(message_id, k.device_id, k.signing_secret, payload));
 
@@ -134,8 +141,9 @@ StatusOr<std::vector<SealedForDevice>> Client::SealForDevices(const std::vector<
   slots.reserve(recipients.size());
   for (const auto& r : recipients) {
     Slot s{&r, 0, std::nullopt};
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
         "SELECT rowid, state FROM sessions WHERE remote_device = ? ORDER BY last_used DESC, rowid DESC LIMIT 1"));
+    auto& st = *st_cached;
     st.BindBlob(1, r.device_id);
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (row) {
@@ -198,12 +206,14 @@ StatusOr<std::vector<SealedForDevice>> Client::SealForDevices(const std::vector<
     VIGIL_ASSIGN_OR_RETURN(Bytes msg, s.session->Encrypt(content.key_package.span(), crypto::GenerateDhKeyPair()));
     crypto::SecretBytes state = s.session->Serialize();
     if (s.row_id != 0) {
-      VIGIL_ASSIGN_OR_RETURN(auto up, db_.Prepare("UPDATE sessions SET state = ?, last_used = ? WHERE rowid = ?"));
+      VIGIL_ASSIGN_OR_RETURN(auto up_cached, db_.PrepareCached("UPDATE sessions SET state = ?, last_used = ? WHERE rowid = ?"));
+      auto& up = *up_cached;
       up.BindBlob(1, state.span()).Bind(2, now).Bind(3, s.row_id);
       VIGIL_RETURN_IF_ERROR(up.Run());
     } else {
-      VIGIL_ASSIGN_OR_RETURN(auto ins, db_.Prepare(
+      VIGIL_ASSIGN_OR_RETURN(auto ins_cached, db_.PrepareCached(
           "INSERT INTO sessions(remote_device, base_key, state, created_at, last_used) VALUES(?, ?, ?, ?, ?)"));
+      auto& ins = *ins_cached;
       ins.BindBlob(1, s.device->device_id).BindBlob(2, Bytes()).BindBlob(3, state.span()).Bind(4, now).Bind(5, now);
       VIGIL_RETURN_IF_ERROR(ins.Run());
     }
@@ -215,7 +225,8 @@ StatusOr<std::vector<SealedForDevice>> Client::SealForDevices(const std::vector<
 
 StatusOr<crypto::SecretBytes> Client::DecryptFromDevice(const RecipientDevice& sender, ByteSpan session_message,
                                                         int64_t now, PendingSession* pending) {
-  VIGIL_ASSIGN_OR_RETURN(Keys k, LoadKeys());
+  VIGIL_ASSIGN_OR_RETURN(const Keys* k_keys, LoadKeys());
+  const Keys& k = *k_keys;
   // (Copied out of the optional: GCC 12 warns spuriously on the optional.)
   bool has_initial = false;
   session::InitialHeaderInfo header{};
@@ -234,7 +245,8 @@ StatusOr<crypto::SecretBytes> Client::DecryptFromDevice(const RecipientDevice& s
     std::string sql = "SELECT rowid, state FROM sessions WHERE remote_device = ?";
     if (initial) sql += " AND base_key = ?";
     sql += " ORDER BY last_used DESC, rowid DESC LIMIT " + std::to_string(kMaxSessionsPerDevice);
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(sql));
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(sql));
+    auto& st = *st_cached;
     st.BindBlob(1, sender.device_id);
     if (initial) st.BindBlob(2, initial->base_key);
     for (;;) {
@@ -260,8 +272,9 @@ StatusOr<crypto::SecretBytes> Client::DecryptFromDevice(const RecipientDevice& s
   if (!candidates.empty()) return last;  // a known handshake that does not decrypt: a replay or tampering
   // A new session started by the sender (X3DH responder).
   auto load = [&](const char* kind, uint32_t id) -> StatusOr<std::optional<session::PrekeySecret>> {
-    VIGIL_ASSIGN_OR_RETURN(auto st, db_.Prepare(
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db_.PrepareCached(
         "SELECT public_key, secret_key FROM prekey_secrets WHERE kind = ? AND key_id = ?"));
+    auto& st = *st_cached;
     st.Bind(1, kind).Bind(2, static_cast<int64_t>(id));
     VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) return std::optional<session::PrekeySecret>();
@@ -292,23 +305,27 @@ StatusOr<crypto::SecretBytes> Client::DecryptFromDevice(const RecipientDevice& s
 
 Status Client::SaveSession(const PendingSession& p, int64_t now) {
   if (p.row_id != 0) {
-    VIGIL_ASSIGN_OR_RETURN(auto up, db_.Prepare("UPDATE sessions SET state = ?, last_used = ? WHERE rowid = ?"));
+    VIGIL_ASSIGN_OR_RETURN(auto up_cached, db_.PrepareCached("UPDATE sessions SET state = ?, last_used = ? WHERE rowid = ?"));
+    auto& up = *up_cached;
     up.BindBlob(1, p.state.span()).Bind(2, now).Bind(3, p.row_id);
     return up.Run();
   }
-  VIGIL_ASSIGN_OR_RETURN(auto ins, db_.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto ins_cached, db_.PrepareCached(
       "INSERT INTO sessions(remote_device, base_key, state, created_at, last_used) VALUES(?, ?, ?, ?, ?)"));
+  auto& ins = *ins_cached;
   ins.BindBlob(1, p.remote_device).BindBlob(2, p.base_key).BindBlob(3, p.state.span()).Bind(4, now).Bind(5, now);
   VIGIL_RETURN_IF_ERROR(ins.Run());
   if (p.used_one_time_prekey) {
-    VIGIL_ASSIGN_OR_RETURN(auto del, db_.Prepare("DELETE FROM prekey_secrets WHERE kind = 'one' AND key_id = ?"));
+    VIGIL_ASSIGN_OR_RETURN(auto del_cached, db_.PrepareCached("DELETE FROM prekey_secrets WHERE kind = 'one' AND key_id = ?"));
+    auto& del = *del_cached;
     del.Bind(1, static_cast<int64_t>(*p.used_one_time_prekey));
     VIGIL_RETURN_IF_ERROR(del.Run());
   }
   // Keep only the newest few sessions per device.
-  VIGIL_ASSIGN_OR_RETURN(auto trim, db_.Prepare(
+  VIGIL_ASSIGN_OR_RETURN(auto trim_cached, db_.PrepareCached(
       "DELETE FROM sessions WHERE remote_device = ? AND rowid NOT IN (SELECT rowid FROM sessions WHERE "
       "remote_device = ? ORDER BY last_used DESC, rowid DESC LIMIT ?)"));
+  auto& trim = *trim_cached;
   trim.BindBlob(1, p.remote_device).BindBlob(2, p.remote_device).Bind(3, static_cast<int64_t>(kMaxSessionsPerDevice));
   return trim.Run();
 }

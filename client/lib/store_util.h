@@ -21,13 +21,15 @@ inline int64_t NowMs() {
 }
 
 inline Status PutConfig(storage::Db& db, const char* key, ByteSpan value) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare("INSERT OR REPLACE INTO config(key, value) VALUES(?, ?)"));
+  VIGIL_ASSIGN_OR_RETURN(auto st_cached, db.PrepareCached("INSERT OR REPLACE INTO config(key, value) VALUES(?, ?)"));
+  auto& st = *st_cached;
   st.Bind(1, key).BindBlob(2, value);
   return st.Run();
 }
 
 inline StatusOr<std::optional<crypto::SecretBytes>> GetConfig(storage::Db& db, const char* key) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT value FROM config WHERE key = ?"));
+  VIGIL_ASSIGN_OR_RETURN(auto st_cached, db.PrepareCached("SELECT value FROM config WHERE key = ?"));
+  auto& st = *st_cached;
   st.Bind(1, key);
   VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return std::optional<crypto::SecretBytes>();

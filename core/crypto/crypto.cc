@@ -3,13 +3,77 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace vigil::crypto {
 namespace {
+
+// Released secret buffers kept for reuse, per thread and by exact size.
+// sodium_malloc costs an mmap, two mprotect calls (guard pages) and an
+// mlock, and sodium_free the reverse; in a process with several threads
+// every mprotect and munmap is also a TLB shootdown on the other cores.
+// The Double Ratchet makes and drops about fifteen small secrets per
+// message (chain and message keys, HMAC and HKDF outputs, state copies),
+// which made these system calls about 40% of a device's CPU while it
+// received notes (vigil-bench sync). A cached buffer is wiped when it is
+// released and keeps its guard pages and its lock; only small sizes are
+// kept, at most kPerSize of each, and a thread's cache is freed (through
+// sodium_free, which checks the canaries) when the thread ends.
+class SecretCache {
+ public:
+  static constexpr size_t kMaxSize = 128;
+  static constexpr size_t kPerSize = 16;
+
+  // Null once this thread's cache is gone (thread exit): callers then
+  // allocate and free directly.
+  static SecretCache* Get() {
+    thread_local SecretCache* cache = nullptr;
+    thread_local bool dead = false;
+    struct Owner {
+      SecretCache** cache;
+      bool* dead;
+      ~Owner() {
+        delete *cache;
+        *cache = nullptr;
+        *dead = true;
+      }
+    };
+    if (cache == nullptr && !dead) {
+      thread_local Owner owner{&cache, &dead};
+      cache = new SecretCache();
+    }
+    return cache;
+  }
+
+  ~SecretCache() {
+    for (auto& list : free_) {
+      for (uint8_t* p : list) sodium_free(p);
+    }
+  }
+
+  uint8_t* Take(size_t size) {
+    if (size > kMaxSize || free_[size].empty()) return nullptr;
+    uint8_t* p = free_[size].back();
+    free_[size].pop_back();
+    return p;
+  }
+
+  // False when full (the caller frees the buffer).
+  bool Put(uint8_t* p, size_t size) {
+    if (size > kMaxSize || free_[size].size() >= kPerSize) return false;
+    sodium_memzero(p, size);
+    free_[size].push_back(p);
+    return true;
+  }
+
+ private:
+  std::array<std::vector<uint8_t*>, kMaxSize + 1> free_;
+};
 
 uint8_t* AllocSecret(size_t size) {
   if (size == 0) return nullptr;
@@ -17,10 +81,20 @@ uint8_t* AllocSecret(size_t size) {
   // secret may be built before main() calls InitCrypto().
   static const bool initialised = sodium_init() >= 0;
   if (!initialised) std::abort();
+  if (SecretCache* cache = SecretCache::Get()) {
+    if (uint8_t* p = cache->Take(size)) return p;  // wiped when released
+  }
   void* p = sodium_malloc(size);
   if (p == nullptr) std::abort();  // out of memory: nothing sensible to do
   std::memset(p, 0, size);
   return static_cast<uint8_t*>(p);
+}
+
+void FreeSecret(uint8_t* p, size_t size) {
+  if (p == nullptr) return;
+  SecretCache* cache = SecretCache::Get();
+  if (cache != nullptr && cache->Put(p, size)) return;
+  sodium_free(p);  // wipes before freeing
 }
 
 }  // namespace
@@ -34,9 +108,7 @@ Status InitCrypto() {
 
 SecretBytes::SecretBytes(size_t size) : data_(AllocSecret(size)), size_(size) {}
 
-SecretBytes::~SecretBytes() {
-  if (data_ != nullptr) sodium_free(data_);  // wipes before freeing
-}
+SecretBytes::~SecretBytes() { FreeSecret(data_, size_); }  // wiped either way
 
 SecretBytes::SecretBytes(SecretBytes&& other) noexcept
     : data_(other.data_), size_(other.size_) {
@@ -46,7 +118,7 @@ SecretBytes::SecretBytes(SecretBytes&& other) noexcept
 
 SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
   if (this != &other) {
-    if (data_ != nullptr) sodium_free(data_);
+    FreeSecret(data_, size_);
     data_ = other.data_;
     size_ = other.size_;
     other.data_ = nullptr;

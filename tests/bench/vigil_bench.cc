@@ -3,8 +3,11 @@
 // the same message size, and prints one JSON document.
 //
 //   vigil-bench relay [--json] [--messages N]
+//   vigil-bench sync [--json] [--notes N] [--stamped] [--no-link]
+//   vigil-bench connections [--json] [--devices N]
 //   vigil-bench crypto [--json]
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,6 +38,15 @@ constexpr size_t kPayload = 1024;
 
 double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
+}
+
+// CPU time (user + system) of the calling thread, in seconds: the client
+// library does its work on the caller's thread (ZeroMQ's I/O thread aside).
+double ThreadCpuSeconds() {
+  struct rusage ru;
+  if (getrusage(RUSAGE_THREAD, &ru) != 0) return 0;
+  auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return tv(ru.ru_utime) + tv(ru.ru_stime);
 }
 
 // --- baseline: raw DEALER -> ROUTER over CURVE, application acks, window 100 ---
@@ -131,12 +143,15 @@ double CpuSeconds(pid_t pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-int64_t PeakRssKb(pid_t pid) {
+// A "Key:   123 kB" line of /proc/PID/status, in kB (0 if absent).
+int64_t StatusKb(pid_t pid, const std::string& key) {
   std::string status = testing::ReadFile("/proc/" + std::to_string(pid) + "/status");
-  size_t pos = status.find("VmHWM:");
+  size_t pos = status.find("\n" + key + ":");
   if (pos == std::string::npos) return 0;
-  return std::atoll(status.c_str() + pos + 6);
+  return std::atoll(status.c_str() + pos + key.size() + 2);
 }
+
+int64_t PeakRssKb(pid_t pid) { return StatusKb(pid, "VmHWM"); }
 
 // One raw connection that pipelines Sends to `to` (window), counting acks.
 // When `latencies` is given it paces at `rate_per_s` and records send->ack.
@@ -362,16 +377,37 @@ std::pair<double, double> CryptoOpsPerSecond(int n) {
 // --- sync: a team device receiving and verifying N notes ---
 
 struct SyncRun {
+  double setup_seconds = 0;
+  // A member's device (on the visit's team, enrolled before the notes were
+  // written) fetching its mailbox: every note version and every timestamp
+  // receipt, each through its Double Ratchet session.
   double seconds = 0;
-  int received = 0;
+  double cpu_seconds = 0;  // the syncing thread's CPU time
+  int received = 0;  // items stored: note versions + timestamp receipts
+  // A newly linked device of that member (Journey 4) importing the archive
+  // the other device sends it: every note version and anchor re-verified.
+  double link_answer_seconds = 0;  // the old device building and sending it
+  double link_seconds = 0;         // the new device's sync
+  double link_cpu_seconds = 0;
+  int link_notes = 0;
   std::string error;
 };
 
-SyncRun RunSync(int notes) {
+SyncRun RunSync(int notes, bool link, bool stamped) {
   SyncRun out;
   testing::TempDir dir;
   testing::RelayFixture relay(dir);
-  relay.set_serve_args({"--rate-limit", "1000000"});
+  if (stamped) {
+    relay.set_serve_args({"--rate-limit", "1000000"});
+  } else {
+    // A relay that hosts no timestamp plugins: the notes' anchors stay
+    // pending on Vic's device, and Lee's mailbox holds the notes alone.
+    // (Stamping costs two relay round trips per note, so a stamped setup
+    // of 10,000 notes takes many minutes; see --stamped.)
+    std::string none = dir.Sub("no-plugins");
+    mkdir(none.c_str(), 0700);
+    relay.set_serve_args({"--rate-limit", "1000000", "--plugin-dir", none});
+  }
   if (Status s = relay.Start(); !s.ok()) {
     out.error = s.ToString();
     return out;
@@ -399,26 +435,255 @@ SyncRun RunSync(int notes) {
     out.error = "cannot set up the visit";
     return out;
   }
-  // Vic writes the notes (each is signed, chained and queued), then delivers.
+  // Vic writes the notes (each signed, hash-chained, committed with its
+  // timestamps pending and queued: Client::set_deliver_notes_on_write) and
+  // syncs after every 100, as a device does that wrote offline: the sync
+  // delivers the versions and, with --stamped, stamps them (notary and log:
+  // a sync obtains at most 200 timestamps) and sends the team a receipt per
+  // timestamp. Lee's
+  // mailbox ends up holding what it would if every note had been delivered
+  // (and stamped) the moment it was written.
+  auto setup_start = Clock::now();
+  vic->set_deliver_notes_on_write(false);
   for (int i = 0; i < notes; ++i) {
     if (!vic->AddNote(*visit, "note " + std::to_string(i) + std::string(900, 'n')).ok()) {
       out.error = "cannot write notes";
       return out;
     }
+    if ((i + 1) % 100 == 0 || i + 1 == notes) {
+      auto r = vic->Sync();
+      if (!r.ok()) {
+        out.error = "cannot deliver notes: " + r.status().ToString();
+        return out;
+      }
+    }
   }
-  if (!vic->Sync().ok()) {
-    out.error = "cannot deliver notes";
-    return out;
+  std::string last_problem;
+  for (int round = 0;; ++round) {
+    auto st = vic->GetStatus();
+    if (!st.ok()) {
+      out.error = st.status().ToString();
+      return out;
+    }
+    if (st->outbox == 0 && (!stamped || st->pending_timestamps == 0)) break;
+    if (round == 10) {
+      out.error = "after " + std::to_string(round) + " more syncs, " + std::to_string(st->outbox) +
+                  " messages still queued and " + std::to_string(st->pending_timestamps) +
+                  " timestamps pending" + (last_problem.empty() ? "" : "; last problem: " + last_problem);
+      return out;
+    }
+    auto r = vic->Sync();
+    if (!r.ok()) {
+      out.error = "cannot deliver notes: " + r.status().ToString();
+      return out;
+    }
+    if (!r->problems.empty()) last_problem = r->problems.back();
   }
-  // The measured part: Lee's device fetches, verifies and stores them all.
+  out.setup_seconds = Seconds(setup_start, Clock::now());
+
+  // Measured: Lee's device fetches, decrypts, verifies and stores them all.
   auto start = Clock::now();
+  double cpu0 = ThreadCpuSeconds();
   auto r = lee->Sync();
   out.seconds = Seconds(start, Clock::now());
+  out.cpu_seconds = ThreadCpuSeconds() - cpu0;
   if (!r.ok()) {
     out.error = r.status().ToString();
     return out;
   }
   out.received = r->received;
+
+  if (link) {
+    // Lee links a new device; the old one answers at its next sync with an
+    // archive of everything it holds; the new one imports it at its sync.
+    auto lee2 = client::Client::Init(dir.Sub("Lee2"), AsBytes("bench pass"));
+    if (!lee2.ok()) {
+      out.error = lee2.status().ToString();
+      return out;
+    }
+    auto code = lee->CreateLinkCode();
+    if (!code.ok() || !(*lee2)->JoinLink(*code).ok()) {
+      out.error = "cannot link a new device";
+      return out;
+    }
+    auto a0 = Clock::now();
+    auto answered = lee->Sync();
+    out.link_answer_seconds = Seconds(a0, Clock::now());
+    if (!answered.ok()) {
+      out.error = "the old device did not answer the link: " + answered.status().ToString();
+      return out;
+    }
+    auto l0 = Clock::now();
+    double lcpu0 = ThreadCpuSeconds();
+    auto imported = (*lee2)->Sync();
+    out.link_seconds = Seconds(l0, Clock::now());
+    out.link_cpu_seconds = ThreadCpuSeconds() - lcpu0;
+    if (!imported.ok()) {
+      out.error = "the new device did not import: " + imported.status().ToString();
+      return out;
+    }
+    // "this device is now linked: N note versions, ..."
+    for (const auto& n : imported->notices) {
+      size_t p = n.find("now linked: ");
+      if (p != std::string::npos) out.link_notes = std::atoi(n.c_str() + p + 12);
+    }
+    if (!imported->problems.empty()) {
+      out.error = "the new device reported: " + imported->problems.front();
+      return out;
+    }
+  }
+  relay.Stop().IgnoreError();
+  return out;
+}
+
+// --- connections: relay memory with many enrolled, connected devices ---
+
+struct ConnectionsRun {
+  int enrolled = 0;
+  int connected = 0;  // connections that completed an authenticated Fetch
+  double setup_seconds = 0;
+  double rss_idle_mb = 0;  // the relay with one member, before the devices
+  double rss_mb = 0;       // VmRSS with every connection open
+  double peak_rss_mb = 0;  // VmHWM at that point
+  std::string error;
+};
+
+// Lets this process (and the relay it starts, which inherits the limit)
+// hold one descriptor per connection and then some.
+void RaiseFdLimit() {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+ConnectionsRun RunConnections(int devices) {
+  ConnectionsRun out;
+  RaiseFdLimit();
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < static_cast<rlim_t>(devices) + 256) {
+    out.error = "RLIMIT_NOFILE (" + std::to_string(rl.rlim_cur) + ") is too low for " + std::to_string(devices) +
+                " connections";
+    return out;
+  }
+  testing::TempDir dir;
+  testing::RelayFixture relay(dir);
+  // The default limit (2,000 open connections) is kept: it is what a
+  // deployed relay runs with.
+  relay.set_serve_args({"--rate-limit", "1000000"});
+  if (Status s = relay.Start(); !s.ok()) {
+    out.error = s.ToString();
+    return out;
+  }
+  const pid_t pid = relay.process()->pid();
+  // A coordinator makes the invites over the wire (the relay's own invite
+  // command unlocks its store with the passphrase KDF every time).
+  auto cora = client::Client::Init(dir.Sub("Cora"), AsBytes("bench pass"));
+  if (!cora.ok() || !(*cora)->Join(relay.Invite("coordinator", "Cora")).ok()) {
+    out.error = "cannot enroll the coordinator";
+    return out;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  out.rss_idle_mb = StatusKb(pid, "VmRSS") / 1024.0;
+  auto start = Clock::now();
+
+  // Enrollment as a device does it (client/lib/client.cc Join), minus the
+  // device store: fresh identity, device and transport keys, a certificate,
+  // and an Enroll request over a connection keyed by the invite.
+  struct Device {
+    Bytes transport_public;
+    crypto::SecretBytes transport_secret;
+  };
+  std::vector<Device> enrolled;
+  enrolled.reserve(devices);
+  {
+    net::Context ctx;
+    for (int i = 0; i < devices; ++i) {
+      auto code = (*cora)->CreateInvite("volunteer", "dev" + std::to_string(i), 3600);
+      if (!code.ok()) {
+        out.error = "cannot create invite " + std::to_string(i) + ": " + code.status().ToString();
+        return out;
+      }
+      auto invite = identity::DecodeInvite(*code);
+      if (!invite.ok()) {
+        out.error = invite.status().ToString();
+        return out;
+      }
+      auto invite_key = identity::InviteTransportKey(invite->secret);
+      auto id_keys = crypto::GenerateSigningKeyPair();
+      auto signing = crypto::GenerateSigningKeyPair();
+      auto dh = crypto::GenerateDhKeyPair();
+      auto transport = crypto::GenerateDhKeyPair();
+      Bytes device_id = crypto::RandomBytes(16);
+      auto cert = identity::CertifyDevice(id_keys.secret_key, id_keys.public_key, device_id, signing.public_key,
+                                          dh.public_key, 1);
+      if (!invite_key.ok() || !cert.ok()) {
+        out.error = "cannot make device keys";
+        return out;
+      }
+      wire::v1::Request req;
+      auto* e = req.mutable_enroll();
+      e->set_invite_secret(ToString(invite->secret.span()));
+      e->set_identity_public_key(ToString(id_keys.public_key));
+      *e->mutable_device() = *cert;
+      e->set_device_transport_key(ToString(transport.public_key));
+      auto conn = net::ClientConnection::Connect(ctx, invite->endpoint, invite->relay_public_key,
+                                                 invite_key->public_key, invite_key->secret_key);
+      if (!conn.ok()) {
+        out.error = conn.status().ToString();
+        return out;
+      }
+      auto resp = (*conn)->Call(req, 10000);
+      if (!resp.ok()) {
+        out.error = "enroll " + std::to_string(i) + ": " + resp.status().ToString();
+        return out;
+      }
+      enrolled.push_back({transport.public_key, std::move(transport.secret_key)});
+    }
+  }
+  out.enrolled = static_cast<int>(enrolled.size());
+
+  // Every device connects with its own key and fetches its (empty) mailbox;
+  // all connections stay open. ZeroMQ allows 1,023 sockets per context.
+  auto t = (*cora)->Transport();
+  if (!t.ok()) {
+    out.error = t.status().ToString();
+    return out;
+  }
+  std::vector<std::unique_ptr<net::Context>> contexts;
+  std::vector<std::unique_ptr<net::ClientConnection>> conns;
+  for (size_t i = 0; i < enrolled.size(); ++i) {
+    if (i % 500 == 0) contexts.push_back(std::make_unique<net::Context>());
+    auto conn = net::ClientConnection::Connect(*contexts.back(), t->endpoint, t->relay_public,
+                                               enrolled[i].transport_public, enrolled[i].transport_secret);
+    if (!conn.ok()) {
+      out.error = conn.status().ToString();
+      break;
+    }
+    wire::v1::Request f;
+    f.mutable_fetch()->set_max_items(10);
+    auto r = (*conn)->Call(f, 10000);
+    if (!r.ok()) {
+      out.error = "fetch on connection " + std::to_string(i) + ": " + r.status().ToString();
+      break;
+    }
+    ++out.connected;
+    conns.push_back(std::move(*conn));
+  }
+  out.setup_seconds = Seconds(start, Clock::now());
+  // Let the relay settle (its heartbeat, the WAL checkpointer), then read.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  // Still answering on the first connection after all the others came.
+  if (!conns.empty()) {
+    wire::v1::Request ping;
+    ping.mutable_ping();
+    if (!conns.front()->Call(ping, 10000).ok() && out.error.empty()) out.error = "the first connection went quiet";
+  }
+  out.rss_mb = StatusKb(pid, "VmRSS") / 1024.0;
+  out.peak_rss_mb = StatusKb(pid, "VmHWM") / 1024.0;
+  conns.clear();
+  contexts.clear();
   relay.Stop().IgnoreError();
   return out;
 }
@@ -427,7 +692,7 @@ int Main(int argc, char** argv) {
   if (!crypto::InitCrypto().ok()) return 1;
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
-    std::cerr << "usage: vigil-bench relay|sync|crypto [--json] [--messages N] [--notes N]" << std::endl;
+    std::cerr << "usage: vigil-bench relay|sync|connections|crypto [--json] [--messages N] [--notes N] [--devices N]" << std::endl;
     return 2;
   }
   int messages = 40000;
@@ -462,21 +727,62 @@ int Main(int argc, char** argv) {
     j.EndObject();
   } else if (args[0] == "sync") {
     int notes = 10000;
-    for (size_t i = 1; i + 1 < args.size(); ++i) {
-      if (args[i] == "--notes") notes = std::max(10, std::atoi(args[i + 1].c_str()));
+    bool link = true, stamped = false;
+    for (size_t i = 1; i < args.size(); ++i) {
+      if (args[i] == "--stamped") stamped = true;
+      if (args[i] == "--notes" && i + 1 < args.size()) notes = std::max(10, std::atoi(args[i + 1].c_str()));
+      if (args[i] == "--no-link") link = false;
     }
-    SyncRun r = RunSync(notes);
+    SyncRun r = RunSync(notes, link, stamped);
+    if (!r.error.empty()) {
+      std::cerr << "vigil-bench: " << r.error << std::endl;
+      return 1;
+    }
+    auto secs = [](double v) {
+      char b[32];
+      std::snprintf(b, sizeof b, "%.2f", v);
+      return std::string(b);
+    };
+    j.BeginObject();
+    j.Key("notes").Int(notes);
+    j.Key("stamped").Bool(stamped);
+    j.Key("setup_seconds").String(secs(r.setup_seconds));
+    // The member's device: notes plus their timestamp receipts.
+    j.Key("received_and_verified").Int(r.received);
+    j.Key("sync_seconds").String(secs(r.seconds));
+    j.Key("sync_cpu_seconds").String(secs(r.cpu_seconds));
+    j.Key("notes_per_s").Int(r.seconds > 0 ? static_cast<int64_t>(notes / r.seconds) : 0);
+    if (link) {
+      j.Key("link_answer_seconds").String(secs(r.link_answer_seconds));
+      j.Key("link_imported_notes").Int(r.link_notes);
+      j.Key("link_sync_seconds").String(secs(r.link_seconds));
+      j.Key("link_sync_cpu_seconds").String(secs(r.link_cpu_seconds));
+    }
+    j.EndObject();
+  } else if (args[0] == "connections") {
+    int devices = 1000;
+    for (size_t i = 1; i + 1 < args.size(); ++i) {
+      if (args[i] == "--devices") devices = std::max(1, std::atoi(args[i + 1].c_str()));
+    }
+    ConnectionsRun r = RunConnections(devices);
     if (!r.error.empty()) {
       std::cerr << "vigil-bench: " << r.error << std::endl;
       return 1;
     }
     j.BeginObject();
-    j.Key("notes").Int(notes);
-    j.Key("received_and_verified").Int(r.received);
+    j.Key("devices").Int(devices);
+    j.Key("enrolled").Int(r.enrolled);
+    j.Key("connected").Int(r.connected);
     char secs[32];
-    std::snprintf(secs, sizeof secs, "%.2f", r.seconds);
-    j.Key("sync_seconds").String(secs);
-    j.Key("notes_per_s").Int(r.seconds > 0 ? static_cast<int64_t>(r.received / r.seconds) : 0);
+    std::snprintf(secs, sizeof secs, "%.1f", r.setup_seconds);
+    j.Key("setup_seconds").String(secs);
+    j.Key("relay_rss_idle_mb").Int(static_cast<int64_t>(r.rss_idle_mb));
+    j.Key("relay_rss_connected_mb").Int(static_cast<int64_t>(r.rss_mb));
+    // VmHWM: the relay peaks at start-up, in the passphrase KDF (Argon2id,
+    // 64 MiB), before any device connects.
+    j.Key("relay_peak_rss_mb").Int(static_cast<int64_t>(r.peak_rss_mb));
+    j.Key("relay_kb_per_connection")
+        .Int(r.connected > 0 ? static_cast<int64_t>((r.rss_mb - r.rss_idle_mb) * 1024 / r.connected) : 0);
     j.EndObject();
   } else if (args[0] == "crypto") {
     auto [seal, open] = CryptoOpsPerSecond(20000);

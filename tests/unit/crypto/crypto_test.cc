@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -626,6 +627,45 @@ TEST_F(CryptoTest, SecretBytesMoveLeavesSourceEmpty) {
   std::vector<SecretBytes> v;
   for (int i = 0; i < 20; ++i) v.push_back(SecretBytes::CopyOf(Bytes(4, static_cast<uint8_t>(i))));
   for (int i = 0; i < 20; ++i) EXPECT_EQ(v[i].data()[3], i);
+}
+
+// Released small buffers are reused (core/crypto/crypto.cc, SecretCache):
+// whatever a secret held is wiped before its buffer is handed out again,
+// on the same thread or another, and buffers of every size stay usable.
+TEST_F(CryptoTest, SecretBytesReusedBuffersComeBackWiped) {
+  const uint8_t* first = nullptr;
+  {
+    SecretBytes a = SecretBytes::CopyOf(Bytes(32, 0xa5));
+    first = a.data();
+  }
+  SecretBytes b(32);
+  EXPECT_EQ(b.data(), first);  // the same buffer, reused
+  EXPECT_TRUE(ConstantTimeEqual(b.span(), Bytes(32, 0)));
+  // Many at once: more than the cache keeps, of several sizes.
+  for (int round = 0; round < 3; ++round) {
+    std::vector<SecretBytes> v;
+    for (int i = 0; i < 200; ++i) {
+      size_t size = 1 + static_cast<size_t>(i % 150);
+      v.push_back(SecretBytes::CopyOf(Bytes(size, 0xff)));
+    }
+    for (const auto& s : v) EXPECT_TRUE(ConstantTimeEqual(s.span(), Bytes(s.size(), 0xff)));
+    v.clear();
+    for (int i = 0; i < 200; ++i) {
+      SecretBytes z(1 + static_cast<size_t>(i % 150));
+      ASSERT_TRUE(ConstantTimeEqual(z.span(), Bytes(z.size(), 0))) << "size " << z.size();
+    }
+  }
+  // Released on one thread, reused on another: still wiped.
+  SecretBytes moved = SecretBytes::CopyOf(Bytes(48, 0x77));
+  std::thread t([s = std::move(moved)]() mutable { SecretBytes gone = std::move(s); });
+  t.join();
+  std::thread t2([] {
+    for (int i = 0; i < 20; ++i) {
+      SecretBytes z(48);
+      EXPECT_TRUE(ConstantTimeEqual(z.span(), Bytes(48, 0)));
+    }
+  });
+  t2.join();
 }
 
 TEST_F(CryptoTest, ConstantTimeEqual) {
