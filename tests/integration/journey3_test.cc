@@ -58,6 +58,24 @@ class Journey3Test : public TeamTest {
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
 
+  // Vic (a volunteer) signs a CANCEL of `visit` with id `event_id` as
+  // himself, and sends it to Lee.
+  void SendForgedCancel(const std::string& visit, const std::string& event_id) {
+    store::v1::VisitEvent e;
+    e.set_version(1);
+    e.set_visit_id(ToString(*HexDecode(visit)));
+    e.set_event_id(event_id);
+    e.set_kind(store::v1::CANCEL);
+    e.set_author("Vic");
+    e.set_created_at_ms(2);
+    auto cl = OpenInProcess(*vic_);
+    ASSERT_TRUE(cl);
+    auto obj = cl->SignForTesting("vigil/visit-event/v1", e.SerializeAsString());
+    ASSERT_TRUE(obj.ok());
+    cl.reset();
+    Inject(*vic_, {"Lee"}, *obj, false);
+  }
+
   std::unique_ptr<testing::ClientFixture> cora_, vic_, lee_;
 };
 
@@ -221,20 +239,7 @@ TEST_F(Journey3Test, AVolunteersForgedCancelIsRejectedVisibly) {
   CommandResult r = vic_->Run({"visit", "cancel", visit});
   EXPECT_NE(r.exit_code, 0);
   // ...so Vic forges the event by hand.
-  store::v1::VisitEvent e;
-  e.set_version(1);
-  e.set_visit_id(ToString(*HexDecode(visit)));
-  e.set_event_id(ToString(crypto::RandomBytes(16)));
-  e.set_kind(store::v1::CANCEL);
-  e.set_author("Vic");
-  e.set_created_at_ms(2);
-  {
-    auto cl = OpenInProcess(*vic_);
-    auto obj = cl->SignForTesting("vigil/visit-event/v1", e.SerializeAsString());
-    ASSERT_TRUE(obj.ok());
-    cl.reset();
-    Inject(*vic_, {"Lee"}, *obj, false);
-  }
+  SendForgedCancel(visit, ToString(crypto::RandomBytes(16)));
   r = lee_->Run({"sync"});
   EXPECT_NE(r.err.find("only the visit's coordinator may cancel it"), std::string::npos) << r.err;
   r = lee_->Run({"visit", "show", visit});
@@ -263,20 +268,7 @@ TEST_F(Journey3Test, AForgeryThatTakesAGenuineEventsIdDoesNotSuppressIt) {
   }
   ASSERT_TRUE(relay_->Restart().ok());
   // Vic (who has learnt the id) gets a forgery with the same id to Lee first.
-  store::v1::VisitEvent e;
-  e.set_version(1);
-  e.set_visit_id(ToString(*HexDecode(visit)));
-  e.set_event_id(event_id);
-  e.set_kind(store::v1::CANCEL);
-  e.set_author("Vic");
-  e.set_created_at_ms(2);
-  {
-    auto cl = OpenInProcess(*vic_);
-    auto obj = cl->SignForTesting("vigil/visit-event/v1", e.SerializeAsString());
-    ASSERT_TRUE(obj.ok());
-    cl.reset();
-    Inject(*vic_, {"Lee"}, *obj, false);
-  }
+  SendForgedCancel(visit, event_id);
   ASSERT_EQ(cora_->Run({"sync"}).exit_code, 0);  // the genuine cancel goes now
   CommandResult r = lee_->Run({"sync"});
   EXPECT_NE(r.err.find("only the visit's coordinator may cancel it"), std::string::npos) << r.err;
