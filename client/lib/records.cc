@@ -484,10 +484,13 @@ Status Client::ReceiveVisitEvent(const sv1::SignedObject& obj, const std::string
     result->problems.push_back(std::string("visit ") + visit_short + ": rejected a " + KindName(e.kind()) +
                                " event: " + verdict.problem);
   }
-  // An event id already held by different bytes. A rejected event yields
-  // to one that is not: a forgery that arrives first must not make the
-  // genuine event look like its duplicate. Two acceptable events with one
-  // id keep the first, and the clash is shown.
+  Status inserted = InsertEventRow(db_, e, obj, verdict, now);
+  if (inserted.code() != Code::kAlreadyExists) return inserted;
+  // The event id is already held. By the same bytes: a duplicate. By
+  // different ones: a rejected event yields to one that is not (a forgery
+  // that arrives first must not make the genuine event look like its
+  // duplicate); of two acceptable events with one id the first is kept,
+  // and the clash is shown.
   VIGIL_ASSIGN_OR_RETURN(auto held, db_.Prepare("SELECT body, signature, status FROM visit_events WHERE event_id = ?"));
   held.BindBlob(1, AsBytes(e.event_id()));
   VIGIL_ASSIGN_OR_RETURN(bool have, held.Step());
@@ -495,16 +498,15 @@ Status Client::ReceiveVisitEvent(const sv1::SignedObject& obj, const std::string
       have && (ToString(held.ColumnBlob(0)) != obj.body() || ToString(held.ColumnBlob(1)) != obj.signature());
   const bool held_rejected = have && held.ColumnText(2) == "rejected";
   VIGIL_RETURN_IF_ERROR(held.Reset());
-  if (clash) {
-    if (held_rejected && verdict.status != "rejected") {
-      VIGIL_ASSIGN_OR_RETURN(auto del, db_.Prepare("DELETE FROM visit_events WHERE event_id = ?"));
-      del.BindBlob(1, AsBytes(e.event_id()));
-      VIGIL_RETURN_IF_ERROR(del.Run());
-    } else if (verdict.status != "rejected") {
-      result->problems.push_back(std::string("visit ") + visit_short + ": a " + KindName(e.kind()) +
-                                 " event reuses the id of a different event; the first one is kept");
-    }
+  if (!clash || verdict.status == "rejected") return inserted;
+  if (!held_rejected) {
+    result->problems.push_back(std::string("visit ") + visit_short + ": a " + KindName(e.kind()) +
+                               " event reuses the id of a different event; the first one is kept");
+    return inserted;
   }
+  VIGIL_ASSIGN_OR_RETURN(auto del, db_.Prepare("DELETE FROM visit_events WHERE event_id = ?"));
+  del.BindBlob(1, AsBytes(e.event_id()));
+  VIGIL_RETURN_IF_ERROR(del.Run());
   return InsertEventRow(db_, e, obj, verdict, now);
 }
 
