@@ -550,21 +550,10 @@ struct ConnectionsRun {
 
 // Lets this process (and the relay it starts, which inherits the limit)
 // hold one descriptor per connection and then some.
-void RaiseFdLimit() {
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-  }
-}
-
 ConnectionsRun RunConnections(int devices) {
   ConnectionsRun out;
-  RaiseFdLimit();
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < static_cast<rlim_t>(devices) + 256) {
-    out.error = "RLIMIT_NOFILE (" + std::to_string(rl.rlim_cur) + ") is too low for " + std::to_string(devices) +
-                " connections";
+  if (Status s = testing::RaiseOpenFileLimit(static_cast<uint64_t>(devices) + 256); !s.ok()) {
+    out.error = "cannot hold " + std::to_string(devices) + " connections: " + s.message();
     return out;
   }
   testing::TempDir dir;

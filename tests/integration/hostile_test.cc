@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -110,16 +109,7 @@ TEST_F(HostileTest, GarbageAndStalledTcpConnectionsLeaveTheRelayServing) {
   std::vector<int> open_fds;
   const int kConnections = 1000;
   // This process holds all of them at once: raise its own soft limit.
-  rlimit rl{};
-  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
-  const rlim_t need = kConnections + 256;
-  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
-    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
-      GTEST_SKIP() << "the hard open-file limit (" << rl.rlim_max << ") is below " << need;
-    }
-    rl.rlim_cur = need;
-    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
-  }
+  if (Status s = testing::RaiseOpenFileLimit(kConnections + 256); !s.ok()) GTEST_SKIP() << s.message();
   for (int i = 0; i < kConnections; ++i) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -91,6 +92,19 @@ TempDir::~TempDir() {
   if (std::getenv("VIGIL_KEEP_TEST_DIRS") != nullptr) return;
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+Status RaiseOpenFileLimit(uint64_t need) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return Status::Internal("getrlimit failed");
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need) return Status::Ok();
+  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+    return Status::FailedPrecondition("the hard open-file limit (" + std::to_string(rl.rlim_max) +
+                                      ") is below " + std::to_string(need));
+  }
+  rl.rlim_cur = need;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0) return Status::Internal("setrlimit failed");
+  return Status::Ok();
 }
 
 int FreeLoopbackPort() {

@@ -36,6 +36,11 @@ class TempDir {
 // the same port twice in one process.
 int FreeLoopbackPort();
 
+// Raises this process's soft open-file limit to at least `need`
+// descriptors (tests that hold many connections at once); FailedPrecondition,
+// naming the limit, when the hard limit does not allow it.
+Status RaiseOpenFileLimit(uint64_t need);
+
 std::string ReadFile(const std::string& path);  // empty if missing
 bool WriteFile(const std::string& path, std::string_view data);
 size_t CountOccurrences(std::string_view haystack, std::string_view needle);
