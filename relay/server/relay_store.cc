@@ -2,7 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstring>
 
 #include "vigil/identity.h"
@@ -586,12 +588,52 @@ Status RelayStore::Fetch(ByteSpan device_id, uint64_t after_seq, int max_items,
 }
 
 StatusOr<int> RelayStore::Ack(ByteSpan device_id, const std::vector<uint64_t>& seqs) {
-  VIGIL_ASSIGN_OR_RETURN(auto st, db_.PrepareCached("DELETE FROM mailbox WHERE device_id = ? AND seq = ?"));
-  int deleted = 0;
+  // The acked seqs in order, once each; a seq SQLite cannot hold names no
+  // item.
+  std::vector<int64_t> acked;
+  acked.reserve(seqs.size());
   for (uint64_t seq : seqs) {
-    VIGIL_RETURN_IF_ERROR(st->Reset());
-    st->BindBlob(1, device_id).Bind(2, static_cast<int64_t>(seq));
-    VIGIL_RETURN_IF_ERROR(st->Run());
+    if (seq > 0 && seq <= static_cast<uint64_t>(INT64_MAX)) acked.push_back(static_cast<int64_t>(seq));
+  }
+  std::sort(acked.begin(), acked.end());
+  acked.erase(std::unique(acked.begin(), acked.end()), acked.end());
+  if (acked.empty()) return 0;
+  // Runs of the device's queued items that are all acked: the device's
+  // items between the first and the last acked seq (read from the index
+  // alone), cut wherever one of them was not acked. A device acks what it
+  // fetched, a contiguous stretch of its mailbox: usually one run, deleted
+  // by one statement instead of one per item.
+  std::vector<std::pair<int64_t, int64_t>> runs;
+  {
+    VIGIL_ASSIGN_OR_RETURN(auto st, db_.PrepareCached(
+        "SELECT seq FROM mailbox WHERE device_id = ? AND seq BETWEEN ? AND ? ORDER BY seq"));
+    st->BindBlob(1, device_id).Bind(2, acked.front()).Bind(3, acked.back());
+    size_t next = 0;  // acked[next] is the first acked seq not yet passed
+    bool open = false;
+    for (;;) {
+      VIGIL_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      const int64_t seq = st->ColumnInt64(0);
+      while (next < acked.size() && acked[next] < seq) ++next;
+      if (next < acked.size() && acked[next] == seq) {
+        if (open) {
+          runs.back().second = seq;
+        } else {
+          runs.emplace_back(seq, seq);
+          open = true;
+        }
+      } else {
+        open = false;  // queued but not acked: stays
+      }
+    }
+  }
+  VIGIL_ASSIGN_OR_RETURN(auto del, db_.PrepareCached(
+      "DELETE FROM mailbox WHERE device_id = ? AND seq BETWEEN ? AND ?"));
+  int deleted = 0;
+  for (const auto& [first, last] : runs) {
+    VIGIL_RETURN_IF_ERROR(del->Reset());
+    del->BindBlob(1, device_id).Bind(2, first).Bind(3, last);
+    VIGIL_RETURN_IF_ERROR(del->Run());
     deleted += db_.Changes();
   }
   return deleted;

@@ -2,7 +2,7 @@
 // transport ceiling of this machine and the real relay side by side, with
 // the same message size, and prints one JSON document.
 //
-//   vigil-bench relay [--json] [--messages N]
+//   vigil-bench relay [--json] [--messages N] [--relay-bin PATH] [--callgrind FILE]
 //   vigil-bench sync [--json] [--notes N] [--stamped] [--no-link]
 //   vigil-bench connections [--json] [--devices N]
 //   vigil-bench crypto [--json]
@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -116,10 +117,29 @@ struct Member {
   client::Client::TransportInfo transport;
 };
 
+// How `relay` runs the relay: another build's binary (before/after
+// comparisons under the same load), or under callgrind, which counts the
+// instructions the relay executes during the throughput run (repeatable on
+// a loaded machine, unlike msgs/s; the latency run is skipped then).
+struct RelayOptions {
+  std::string relay_bin;       // empty: this build's vigil-relay
+  std::string callgrind_out;   // empty: no valgrind
+};
+
+// How long a sender or the recipient waits for an answer before it
+// declares the relay stalled (much longer under valgrind).
+int g_stall_ms = 2000;
+
 struct RelayRun {
   double msgs_per_s = 0;         // end to end: sent, committed, fetched, acked, deleted
   double accept_msgs_per_s = 0;  // senders' acks only (the store side)
   double cpu_us_per_msg = 0;  // relay process CPU time (all threads) per message
+  // /proc/PID/io of the relay over the throughput run, per message: bytes
+  // handed to write(2)/pwrite(2) (the WAL, the checkpoints into relay.db,
+  // a few eventfd signals; sockets are not counted), write system calls,
+  // and bytes that reached the block layer.
+  double wchar_per_msg = 0, syscw_per_msg = 0, write_bytes_per_msg = 0;
+  double instructions_per_msg = 0;  // callgrind only
   double p50_ms = 0, p99_ms = 0;
   double peak_rss_mb = 0;
   std::string error;
@@ -153,6 +173,31 @@ int64_t StatusKb(pid_t pid, const std::string& key) {
 
 int64_t PeakRssKb(pid_t pid) { return StatusKb(pid, "VmHWM"); }
 
+// One "key: value" figure of /proc/PID/io (0 if absent).
+int64_t IoFigure(pid_t pid, const std::string& key) {
+  std::string io = testing::ReadFile("/proc/" + std::to_string(pid) + "/io");
+  size_t pos = io.find(key + ":");
+  if (pos == std::string::npos || (pos > 0 && io[pos - 1] != '\n')) return 0;
+  return std::atoll(io.c_str() + pos + key.size() + 1);
+}
+
+struct IoFigures {
+  int64_t wchar = 0, syscw = 0, write_bytes = 0;
+};
+IoFigures ReadIo(pid_t pid) {
+  return {IoFigure(pid, "wchar"), IoFigure(pid, "syscw"), IoFigure(pid, "write_bytes")};
+}
+
+// The event total of a callgrind output file ("totals:" or "summary:").
+int64_t CallgrindTotal(const std::string& path) {
+  std::string text = testing::ReadFile(path);
+  for (const char* key : {"\ntotals:", "\nsummary:"}) {
+    size_t pos = text.find(key);
+    if (pos != std::string::npos) return std::atoll(text.c_str() + pos + std::strlen(key));
+  }
+  return 0;
+}
+
 // One raw connection that pipelines Sends to `to` (window), counting acks.
 // When `latencies` is given it paces at `rate_per_s` and records send->ack.
 void SendLoop(const Member& m, const Bytes& to_device, int count, int window,
@@ -184,7 +229,7 @@ void SendLoop(const Member& m, const Bytes& to_device, int count, int window,
       in_flight[next_id] = Clock::now();
       ++sent;
     }
-    auto got = (*conn)->ReceiveFrames(rate_per_s > 0 ? 1 : 2000);
+    auto got = (*conn)->ReceiveFrames(rate_per_s > 0 ? 1 : g_stall_ms);
     if (!got.ok()) return;
     if (!*got) {
       if (rate_per_s > 0) continue;
@@ -230,7 +275,7 @@ int DrainLoop(const Member& m, int expected, const std::atomic<bool>* stop) {
   };
   if (!fetch()) return 0;
   while ((acked < expected || acks_in_flight > 0) && !stop->load()) {
-    auto got = (*conn)->ReceiveFrames(fetch_id == 0 ? 5 : 2000);
+    auto got = (*conn)->ReceiveFrames(fetch_id == 0 ? 5 : g_stall_ms);
     if (!got.ok()) break;
     if (!*got) {
       if (fetch_id != 0) break;  // stalled
@@ -264,11 +309,19 @@ int DrainLoop(const Member& m, int expected, const std::atomic<bool>* stop) {
   return acked;
 }
 
-RelayRun RunRelay(int messages) {
+RelayRun RunRelay(int messages, const RelayOptions& opt) {
   RelayRun out;
   testing::TempDir dir;
   testing::RelayFixture relay(dir);
   relay.set_serve_args({"--rate-limit", "1000000"});
+  if (!opt.relay_bin.empty()) relay.set_relay_binary(opt.relay_bin);
+  const bool callgrind = !opt.callgrind_out.empty();
+  if (callgrind) {
+    relay.set_serve_wrapper({"/usr/bin/valgrind", "--tool=callgrind", "--instr-atstart=no",
+                             "--callgrind-out-file=" + opt.callgrind_out});
+    relay.set_start_timeout_ms(300000);
+    g_stall_ms = 120000;
+  }
   if (Status s = relay.Start(); !s.ok()) {
     out.error = s.ToString();
     return out;
@@ -295,7 +348,15 @@ RelayRun RunRelay(int messages) {
   std::atomic<int> acked{0};
   std::atomic<bool> stop{false};
   int delivered = 0;
-  const double cpu_start = CpuSeconds(relay.process()->pid());
+  const pid_t relay_pid = relay.process()->pid();
+  auto callgrind_control = [&](const char* on_off) {
+    testing::CommandResult r = testing::RunCommand(
+        {"/usr/bin/callgrind_control", "-i", on_off, std::to_string(relay_pid)}, {}, "", 60000);
+    if (r.exit_code != 0) out.error = std::string("callgrind_control -i ") + on_off + " failed: " + r.err;
+  };
+  if (callgrind) callgrind_control("on");
+  const double cpu_start = CpuSeconds(relay_pid);
+  const IoFigures io_start = ReadIo(relay_pid);
   auto start = Clock::now();
   std::thread drain([&] { delivered = DrainLoop(recipient, per_sender * 8, &stop); });
   std::vector<std::thread> senders;
@@ -309,11 +370,26 @@ RelayRun RunRelay(int messages) {
   drain.join();
   out.msgs_per_s = delivered / Seconds(start, Clock::now());
   if (delivered > 0) {
-    out.cpu_us_per_msg = (CpuSeconds(relay.process()->pid()) - cpu_start) * 1e6 / delivered;
+    out.cpu_us_per_msg = (CpuSeconds(relay_pid) - cpu_start) * 1e6 / delivered;
+    const IoFigures io_end = ReadIo(relay_pid);
+    out.wchar_per_msg = static_cast<double>(io_end.wchar - io_start.wchar) / delivered;
+    out.syscw_per_msg = static_cast<double>(io_end.syscw - io_start.syscw) / delivered;
+    out.write_bytes_per_msg = static_cast<double>(io_end.write_bytes - io_start.write_bytes) / delivered;
   }
+  if (callgrind) callgrind_control("off");
   if (delivered < per_sender * 8) {
     out.error = "only " + std::to_string(delivered) + " of " + std::to_string(per_sender * 8) +
                 " messages made it end to end";
+    return out;
+  }
+  if (callgrind) {
+    // callgrind writes its file when the relay exits.
+    Status stopped = relay.Stop();
+    if (!stopped.ok()) {
+      auto code = relay.process()->Wait(120000);
+      if (!code.ok() || *code != 0) out.error = "the relay under valgrind did not stop cleanly";
+    }
+    out.instructions_per_msg = static_cast<double>(CallgrindTotal(opt.callgrind_out)) / delivered;
     return out;
   }
 
@@ -681,20 +757,25 @@ int Main(int argc, char** argv) {
   if (!crypto::InitCrypto().ok()) return 1;
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
-    std::cerr << "usage: vigil-bench relay|sync|connections|crypto [--json] [--messages N] [--notes N] [--devices N]" << std::endl;
+    std::cerr << "usage: vigil-bench relay|sync|connections|crypto [--json] [--messages N] [--relay-bin PATH] "
+                 "[--callgrind FILE] [--notes N] [--devices N]" << std::endl;
     return 2;
   }
   int messages = 40000;
+  RelayOptions relay_opt;
   for (size_t i = 1; i + 1 < args.size(); ++i) {
     if (args[i] == "--messages") messages = std::max(800, std::atoi(args[i + 1].c_str()));
+    if (args[i] == "--relay-bin") relay_opt.relay_bin = args[i + 1];
+    if (args[i] == "--callgrind") relay_opt.callgrind_out = args[i + 1];
   }
   json::Writer j(true);
   if (args[0] == "relay") {
     // The transport is ~5x faster than the relay: five times the messages
     // give both measurements about the same duration (a 0.4 s baseline
     // moved by ±30% from run to run).
-    double baseline = BaselineMsgsPerSecond(messages * 5);
-    RelayRun r = RunRelay(messages);
+    const bool callgrind = !relay_opt.callgrind_out.empty();
+    double baseline = callgrind ? 0 : BaselineMsgsPerSecond(messages * 5);
+    RelayRun r = RunRelay(messages, relay_opt);
     if (!r.error.empty()) {
       std::cerr << "vigil-bench: " << r.error << std::endl;
       return 1;
@@ -716,6 +797,13 @@ int Main(int argc, char** argv) {
     // Relay CPU time per message in the throughput run: less sensitive
     // than msgs/s to whatever else the machine is doing.
     j.Key("relay_cpu_us_per_msg").Int(static_cast<int64_t>(r.cpu_us_per_msg));
+    // What the relay wrote per message (see RelayRun).
+    j.Key("relay_wchar_per_msg").Int(static_cast<int64_t>(r.wchar_per_msg));
+    j.Key("relay_write_bytes_per_msg").Int(static_cast<int64_t>(r.write_bytes_per_msg));
+    char syscw[32];
+    std::snprintf(syscw, sizeof syscw, "%.2f", r.syscw_per_msg);
+    j.Key("relay_write_calls_per_msg").String(syscw);
+    if (callgrind) j.Key("relay_instructions_per_msg").Int(static_cast<int64_t>(r.instructions_per_msg));
     j.EndObject();
   } else if (args[0] == "sync") {
     int notes = 10000;

@@ -302,11 +302,11 @@ std::string BackgroundProcess::Stdout() const { return ReadFile(out_path_); }
 
 // --- RelayFixture ---
 
-RelayFixture::RelayFixture(const TempDir& dir) : dir_(dir) {}
+RelayFixture::RelayFixture(const TempDir& dir) : dir_(dir), relay_binary_(BinPath("vigil-relay")) {}
 RelayFixture::~RelayFixture() = default;
 
 CommandResult RelayFixture::Relay(const std::vector<std::string>& args) const {
-  std::vector<std::string> argv = {BinPath("vigil-relay")};
+  std::vector<std::string> argv = {relay_binary_};
   if (!args.empty()) argv.push_back(args[0]);
   argv.push_back("--data");
   argv.push_back(data_dir_);
@@ -316,11 +316,11 @@ CommandResult RelayFixture::Relay(const std::vector<std::string>& args) const {
 
 Status RelayFixture::Serve() {
   std::vector<std::string> argv = serve_wrapper_;
-  argv.insert(argv.end(), {BinPath("vigil-relay"), "serve", "--data", data_dir_});
+  argv.insert(argv.end(), {relay_binary_, "serve", "--data", data_dir_});
   argv.insert(argv.end(), serve_args_.begin(), serve_args_.end());
   process_ = std::make_unique<BackgroundProcess>(argv, Env{{"VIGIL_RELAY_PASSPHRASE", kPassphrase}},
                                                  dir_.path());
-  if (process_->WaitForStderr("listening", 15000)) return Status::Ok();
+  if (process_->WaitForStderr("listening", start_timeout_ms_)) return Status::Ok();
   std::string err = process_->Stderr();
   if (err.find("address in use") != std::string::npos) return Status::Unavailable("address in use");
   return Status::Internal("relay did not start: " + err);
@@ -331,7 +331,7 @@ Status RelayFixture::Start() {
     port_ = FreeLoopbackPort();
     endpoint_ = "tcp://127.0.0.1:" + std::to_string(port_);
     data_dir_ = dir_.Sub("relay-" + std::to_string(++serial_));
-    CommandResult init = RunCommand({BinPath("vigil-relay"), "init", "--data", data_dir_,
+    CommandResult init = RunCommand({relay_binary_, "init", "--data", data_dir_,
                                      "--listen", endpoint_},
                                     {{"VIGIL_RELAY_PASSPHRASE", kPassphrase}});
     if (init.exit_code != 0) return Status::Internal("vigil-relay init failed: " + init.err);

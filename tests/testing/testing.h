@@ -120,6 +120,11 @@ class RelayFixture {
   // A command line that `vigil-relay serve ...` is appended to, e.g. strace
   // with fault injection (set before Start or Restart; empty: none).
   void set_serve_wrapper(std::vector<std::string> argv) { serve_wrapper_ = std::move(argv); }
+  // Another vigil-relay binary for init, serve and admin commands (set
+  // before Start; benchmarks compare builds with it). Default: this build's.
+  void set_relay_binary(std::string path) { relay_binary_ = std::move(path); }
+  // Milliseconds to wait for "listening" (a relay under valgrind starts slowly).
+  void set_start_timeout_ms(int ms) { start_timeout_ms_ = ms; }
 
  private:
   Status Serve();
@@ -130,6 +135,8 @@ class RelayFixture {
   std::unique_ptr<BackgroundProcess> process_;
   std::vector<std::string> serve_args_;
   std::vector<std::string> serve_wrapper_;
+  std::string relay_binary_;
+  int start_timeout_ms_ = 15000;
 };
 
 // One member's device: vigil --home <dir>/<name>-home with its passphrase.
