@@ -525,6 +525,7 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
       return a.v.number() != b.v.number() ? a.v.number() < b.v.number() : a.stem < b.stem;
     });
     out.push_back("note " + note_dir.substr(5) + " (visit " + HexEncode(AsBytes(parsed[0].v.visit_id())) + ")");
+    Bytes author_identity;  // of the note's first version: only its author amends
     for (const auto& p : parsed) {
       const std::string& stem = p.stem;
       const auto& v = p.v;
@@ -545,6 +546,15 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
       VIGIL_ASSIGN_OR_RETURN(Bytes identity_key, key_of(id_pem));
       if (identity_key != ToBytes(c.identity_public_key())) {
         return Fail(id_pem, "is not the identity key named in " + dev + ".cert");
+      }
+      if (author_identity.empty()) {
+        author_identity = identity_key;
+      } else if (identity_key != author_identity) {
+        return Fail(stem + ".signed", "is signed under identity " +
+                                          crypto::Fingerprint("vigil/identity", identity_key) +
+                                          ", not the identity of the note's author (" +
+                                          crypto::Fingerprint("vigil/identity", author_identity) +
+                                          "): only the author may amend a note");
       }
       v1::DirectoryDevice dd;
       dd.set_device_id(v.author_device_id());

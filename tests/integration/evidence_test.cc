@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <set>
@@ -91,6 +92,41 @@ std::string StandardToolsDir(const testing::TempDir& dir) {
   return tools;
 }
 
+// Writes MANIFEST.sha256 afresh for the files now in `bundle`, as anyone
+// tampering with a bundle can.
+void RewriteManifest(const std::string& bundle) {
+  std::vector<std::string> files;
+  ListFiles(bundle, "", &files);
+  std::sort(files.begin(), files.end());
+  std::string manifest;
+  for (const auto& f : files) {
+    if (f == "MANIFEST.sha256") continue;
+    manifest += HexEncode(crypto::Sha256(AsBytes(Slurp(bundle + "/" + f)))) + "  " + f + "\n";
+  }
+  std::ofstream(bundle + "/MANIFEST.sha256", std::ios::binary | std::ios::trunc) << manifest;
+}
+
+CommandResult Verify(const std::string& bundle, std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv = {std::string(VIGIL_BIN_DIR) + "/vigil", "verify", bundle};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return testing::RunCommand(argv, {}, "", 20000);
+}
+
+// The note version signed in `<stem>.signed` of a bundle.
+store::v1::NoteVersion SignedVersion(const std::string& bundle, const std::string& stem) {
+  std::string label = ToString(identity::SignedBytes("vigil/note-version/v1", {}));
+  std::string signed_bytes = Slurp(bundle + "/" + stem + ".signed");
+  store::v1::NoteVersion v;
+  EXPECT_TRUE(signed_bytes.size() > label.size() && v.ParseFromString(signed_bytes.substr(label.size())));
+  return v;
+}
+
+// The hash that names the version in `<stem>.signed` (SHA-256 of its body).
+std::string SignedHash(const std::string& bundle, const std::string& stem) {
+  size_t label = identity::SignedBytes("vigil/note-version/v1", {}).size();
+  return ToString(crypto::Sha256(AsBytes(Slurp(bundle + "/" + stem + ".signed").substr(label))));
+}
+
 class EvidenceTest : public TeamTest {
  protected:
   void SetUp() override {
@@ -113,9 +149,123 @@ class EvidenceTest : public TeamTest {
     return FirstLine(r.out);
   }
 
+  // Signs `v` with `who`'s device (whatever author it names) and writes it
+  // into `bundle` as `<stem>.signed`, `.sig` and `.txt`, as a forger
+  // holding that device could.
+  void WriteForgedVersion(const testing::ClientFixture& who, store::v1::NoteVersion v, const std::string& bundle,
+                          const std::string& stem) {
+    auto cl = OpenInProcess(who);
+    ASSERT_TRUE(cl);
+    v.set_author_device_id(ToString(cl->Transport()->device_id));
+    auto obj = cl->SignForTesting("vigil/note-version/v1", v.SerializeAsString());
+    ASSERT_TRUE(obj.ok());
+    std::ofstream(bundle + "/" + stem + ".signed", std::ios::binary | std::ios::trunc)
+        << ToString(identity::SignedBytes("vigil/note-version/v1", AsBytes(obj->body())));
+    std::ofstream(bundle + "/" + stem + ".sig", std::ios::binary | std::ios::trunc) << obj->signature();
+    std::ofstream(bundle + "/" + stem + ".txt", std::ios::binary | std::ios::trunc) << v.body();
+  }
+
+  // A visit bundle exported by Lee holding Vic's note (two versions) and a
+  // note of Cora's (so that her device's certificate is in it too).
+  struct TwoNoteBundle {
+    std::string dir, vic_note, cora_note;
+  };
+  TwoNoteBundle ExportTwoNotes() {
+    TwoNoteBundle b;
+    b.vic_note = AddNote(kNote1);
+    EXPECT_EQ(vic_->Run({"note", "amend", b.vic_note, "--text", kNote2}).exit_code, 0);
+    EXPECT_EQ(cora_->Run({"sync"}).exit_code, 0);
+    CommandResult r = cora_->Run({"note", "add", "--visit", visit_, "--text", "Coordinator's note."});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    b.cora_note = FirstLine(r.out);
+    EXPECT_EQ(lee_->Run({"sync"}).exit_code, 0);
+    b.dir = dir_.Sub("two-notes");
+    r = lee_->Run({"export", "--visit", visit_, "--out", b.dir});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(Verify(b.dir).exit_code, 0);
+    return b;
+  }
+
   std::unique_ptr<testing::ClientFixture> cora_, vic_, lee_;
   std::string visit_;
 };
+
+// #15: a contemporaneous record is amended only by its author.
+TEST_F(EvidenceTest, OnlyTheAuthorAmendsANote) {
+  testing::ClientFixture vic2(dir_, "Vic2", "vic pass 2");  // a second device of Vic's
+  std::string link = FirstLine(vic_->Run({"device", "link"}).out);
+  ASSERT_EQ(vic2.Run({"init"}).exit_code, 0);
+  ASSERT_EQ(vic2.Run({"join", link}).exit_code, 0);
+  std::string note = AddNote(kNote1);
+  ASSERT_EQ(cora_->Run({"sync"}).exit_code, 0);
+  CommandResult amend = cora_->Run({"note", "amend", note, "--text", "Coordinator's addition."});
+  EXPECT_NE(amend.exit_code, 0);
+  EXPECT_NE(amend.err.find("only the note's author, Vic, can amend note " + note.substr(0, 8)), std::string::npos)
+      << amend.err;
+  EXPECT_EQ(testing::CountOccurrences(amend.err, "\n"), 1u) << amend.err;
+
+  // Cora's client would not, so she signs the amendment by hand and sends
+  // it: the team quarantines it and says so at sync.
+  ASSERT_EQ(lee_->Run({"sync"}).exit_code, 0);
+  std::string bundle = dir_.Sub("b");
+  ASSERT_EQ(lee_->Run({"export", note, "--out", bundle}).exit_code, 0);
+  store::v1::NoteVersion v2 = SignedVersion(bundle, "note-" + note + "/v1");
+  v2.set_number(2);
+  v2.set_prev_version_hash(SignedHash(bundle, "note-" + note + "/v1"));
+  v2.set_author("Cora");
+  v2.set_device_seq(1);
+  v2.clear_prev_device_hash();
+  v2.set_body("Coordinator's addition.");
+  {
+    auto cl = OpenInProcess(*cora_);
+    ASSERT_TRUE(cl);
+    v2.set_author_device_id(ToString(cl->Transport()->device_id));
+    auto obj = cl->SignForTesting("vigil/note-version/v1", v2.SerializeAsString());
+    ASSERT_TRUE(obj.ok());
+    cl.reset();
+    Inject(*cora_, {"Lee", "Vic"}, *obj, true);
+  }
+  for (auto* member : {lee_.get(), vic_.get()}) {
+    CommandResult sync = member->Run({"sync"});
+    EXPECT_NE(sync.exit_code, 0);
+    EXPECT_NE(sync.err.find("v2 rejected: only the note's author Vic may amend it; this version is by Cora"),
+              std::string::npos)
+        << sync.err;
+    CommandResult show = member->Run({"note", "show", note, "--json"});
+    EXPECT_EQ(testing::CountOccurrences(show.out, "\"status\": \"rejected\""), 1u) << show.out;
+  }
+  // What the team rejected is not exported.
+  std::string after = dir_.Sub("after");
+  ASSERT_EQ(lee_->Run({"export", note, "--out", after}).exit_code, 0);
+  EXPECT_FALSE(std::ifstream(after + "/note-" + note + "/v2.signed").good());
+
+  // Another device of the author may amend.
+  vic2.Run({"sync"});  // reports the rejected forgery too
+  CommandResult own = vic2.Run({"note", "amend", note, "--text", kNote2});
+  ASSERT_EQ(own.exit_code, 0) << own.err;
+  CommandResult lsync = lee_->Run({"sync"});
+  EXPECT_EQ(lsync.err.find("rejected"), std::string::npos) << lsync.err;
+  CommandResult show = lee_->Run({"note", "show", note, "--json"});
+  EXPECT_NE(show.out.find(kNote2), std::string::npos) << show.out;
+}
+
+// #15: a bundle holding another member's amendment fails verify.
+TEST_F(EvidenceTest, ANonAuthorsAmendmentInABundleFailsVerify) {
+  TwoNoteBundle b = ExportTwoNotes();
+  std::string dir = "note-" + b.vic_note;
+  store::v1::NoteVersion v3 = SignedVersion(b.dir, dir + "/v2");
+  v3.set_number(3);
+  v3.set_prev_version_hash(SignedHash(b.dir, dir + "/v2"));
+  v3.set_author("Cora");
+  v3.set_body("Coordinator's addition.");
+  v3.clear_commitment_salt();
+  WriteForgedVersion(*cora_, v3, b.dir, dir + "/v3");
+  RewriteManifest(b.dir);
+  CommandResult r = Verify(b.dir);
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.err.find(dir + "/v3.signed: is signed under identity"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("only the author may amend a note"), std::string::npos) << r.err;
+}
 
 TEST_F(EvidenceTest, Journey5NotesAreStampedExportedAndVerifiableWithStandardTools) {
   std::string note = AddNote(kNote1);
