@@ -3,6 +3,8 @@
 #include "client/lib/bundle.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -45,15 +47,37 @@ size_t FieldOffset(ByteSpan msg, int field, ByteSpan payload) {
   return static_cast<size_t>(it - msg.begin()) + prefix.size();
 }
 
+// Reads a regular file of at most `max` bytes. Anything else (a FIFO, a
+// device, a socket, a symlink) is refused without being read, so it cannot
+// block: lstat first, then open with O_NOFOLLOW | O_NONBLOCK and check the
+// descriptor again (the path may have been swapped in between). The error
+// says what is wrong, without the path (the caller names the file).
 StatusOr<std::string> ReadFile(const std::string& path, size_t max) {
   struct stat sb;
-  if (lstat(path.c_str(), &sb) != 0 || !S_ISREG(sb.st_mode)) return Status::NotFound(path + " is missing");
-  if (static_cast<size_t>(sb.st_size) > max) return Status::InvalidArgument(path + " is too large");
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (!in && !in.eof()) return Status::Internal("cannot read " + path);
-  return ss.str();
+  if (lstat(path.c_str(), &sb) != 0) return Status::NotFound("is missing");
+  if (!S_ISREG(sb.st_mode)) return Status::InvalidArgument("is not a regular file (refused without reading it)");
+  int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return Status::NotFound("cannot be opened");
+  std::string data;
+  Status s = Status::Ok();
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    s = Status::InvalidArgument("is not a regular file (refused without reading it)");
+  } else if (static_cast<size_t>(sb.st_size) > max) {
+    s = Status::InvalidArgument("is too large");
+  } else {
+    data.resize(static_cast<size_t>(sb.st_size));
+    size_t got = 0;
+    while (got < data.size()) {
+      ssize_t n = read(fd, data.data() + got, data.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    if (got != data.size()) s = Status::Internal("cannot be read completely");
+  }
+  close(fd);
+  if (!s.ok()) return s;
+  return data;
 }
 
 Status WriteFile(const std::string& path, std::string_view data) {
@@ -447,13 +471,14 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
   BundleReport report;
   auto& out = report.lines;
   // 1. Every file as listed, and nothing unlisted.
-  VIGIL_ASSIGN_OR_RETURN(std::string manifest_text, ReadFile(dir + "/" + kBundleManifest, kMaxBundleFiles * 300));
-  auto manifest = ParseManifest(manifest_text);
+  auto manifest_text = ReadFile(dir + "/" + kBundleManifest, kMaxBundleFiles * 300);
+  if (!manifest_text.ok()) return Fail(kBundleManifest, manifest_text.status().message());
+  auto manifest = ParseManifest(*manifest_text);
   if (!manifest.ok()) return Fail(kBundleManifest, manifest.status().message());
   std::map<std::string, std::string> content;
   for (const auto& [hash, path] : *manifest) {
     auto data = ReadFile(dir + "/" + path, kMaxBundleFileSize);
-    if (!data.ok()) return Fail(path, "listed in MANIFEST.sha256 but missing or unreadable");
+    if (!data.ok()) return Fail(path, data.status().message() + " (MANIFEST.sha256 lists it)");
     if (HexEncode(crypto::Sha256(AsBytes(*data))) != hash) {
       return Fail(path, "changed since export (its SHA-256 does not match MANIFEST.sha256)");
     }

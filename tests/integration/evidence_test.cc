@@ -267,6 +267,29 @@ TEST_F(EvidenceTest, ANonAuthorsAmendmentInABundleFailsVerify) {
   EXPECT_NE(r.err.find("only the author may amend a note"), std::string::npos) << r.err;
 }
 
+// #15: a FIFO (or any special file) named in the manifest fails at once.
+TEST_F(EvidenceTest, AFifoNamedInTheManifestFailsFast) {
+  std::string note = AddNote(kNote1);
+  std::string bundle = dir_.Sub("bundle");
+  ASSERT_EQ(vic_->Run({"export", note, "--out", bundle}).exit_code, 0);
+  std::string text = bundle + "/note-" + note + "/v1.txt";
+  ASSERT_EQ(unlink(text.c_str()), 0);
+  ASSERT_EQ(mkfifo(text.c_str(), 0644), 0);
+  CommandResult r = Verify(bundle);
+  EXPECT_EQ(r.exit_code, 1) << r.out;  // not -1: it did not hang
+  EXPECT_NE(r.err.find("note-" + note + "/v1.txt: is not a regular file"), std::string::npos) << r.err;
+  // Nor is one accepted under the manifest's own name.
+  ASSERT_EQ(unlink(text.c_str()), 0);
+  std::ofstream(text) << kNote1;
+  ASSERT_EQ(Verify(bundle).exit_code, 0);
+  std::string manifest = bundle + "/MANIFEST.sha256";
+  ASSERT_EQ(unlink(manifest.c_str()), 0);
+  ASSERT_EQ(mkfifo(manifest.c_str(), 0644), 0);
+  r = Verify(bundle);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find("MANIFEST.sha256: is not a regular file"), std::string::npos) << r.err;
+}
+
 TEST_F(EvidenceTest, Journey5NotesAreStampedExportedAndVerifiableWithStandardTools) {
   std::string note = AddNote(kNote1);
   ASSERT_EQ(vic_->Run({"note", "amend", note, "--text", kNote2}).exit_code, 0);
