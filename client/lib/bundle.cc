@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -461,6 +462,45 @@ Status ListFiles(const std::string& root, const std::string& rel, std::vector<st
   return Status::Ok();
 }
 
+bool IsLowerHex(std::string_view s) {
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// A decimal number from 1 without leading zeros or signs.
+std::optional<uint32_t> PositiveDecimal(std::string_view s) {
+  if (s.empty() || s.size() > 9 || s[0] < '1' || s[0] > '9') return std::nullopt;
+  uint32_t n = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<uint32_t>(c - '0');
+  }
+  return n;
+}
+
+// "v<N>" -> (N, ""), "v<N>-<hash8>" -> (N, hash8).
+std::optional<std::pair<uint32_t, std::string>> ParseStemName(std::string_view name) {
+  if (name.size() < 2 || name[0] != 'v') return std::nullopt;
+  size_t dash = name.find('-');
+  auto n = PositiveDecimal(name.substr(1, dash == std::string_view::npos ? std::string_view::npos : dash - 1));
+  if (!n) return std::nullopt;
+  if (dash == std::string_view::npos) return std::make_pair(*n, std::string());
+  std::string_view h = name.substr(dash + 1);
+  if (h.size() != 8 || !IsLowerHex(h)) return std::nullopt;
+  return std::make_pair(*n, std::string(h));
+}
+
+bool ParseTsaName(std::string_view path) {
+  constexpr std::string_view kPrefix = "keys/tsa-", kSuffix = "-ca.pem";
+  if (path.size() <= kPrefix.size() + kSuffix.size() || path.substr(0, kPrefix.size()) != kPrefix ||
+      path.substr(path.size() - kSuffix.size()) != kSuffix) {
+    return false;
+  }
+  return PositiveDecimal(path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size())).has_value();
+}
+
 Status Fail(const std::string& file, const std::string& what) {
   return Status::Unauthenticated(file + ": " + what);
 }
@@ -492,8 +532,16 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
   if (!content.count("VERIFY.md")) return Fail("VERIFY.md", "missing");
   out.push_back("files: " + std::to_string(content.size()) + " listed in MANIFEST.sha256, all unchanged");
 
-  auto get = [&](const std::string& path) -> StatusOr<const std::string*> {
+  // Every file a check reads is marked used; at the end, a file no check
+  // read is outside the documented layout and refused.
+  std::set<std::string> used = {"VERIFY.md"};
+  auto find = [&](const std::string& path) -> std::map<std::string, std::string>::const_iterator {
     auto it = content.find(path);
+    if (it != content.end()) used.insert(path);
+    return it;
+  };
+  auto get = [&](const std::string& path) -> StatusOr<const std::string*> {
+    auto it = find(path);
     if (it == content.end()) return Fail(path, "missing");
     return &it->second;
   };
@@ -506,14 +554,22 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
   VIGIL_ASSIGN_OR_RETURN(Bytes relay_key, key_of("keys/relay.pem"));
   out.push_back("relay key (notary and log): " + crypto::Fingerprint("vigil/relay-signing", relay_key));
 
-  // 2. Note versions, by stem ("note-<id>/v<N>[-<hash8>]").
+  // 2. Note versions, by stem: "note-<32 hex>/v<N>" or, for a second version
+  // with the same number (a fork), "note-<32 hex>/v<N>-<hash8>".
   std::map<std::string, std::vector<std::string>> stems_by_note;
   for (const auto& [path, _] : content) {
     if (path.rfind("note-", 0) != 0) continue;
     size_t slash = path.find('/');
-    if (slash == std::string::npos) return Fail(path, "unexpected file");
+    if (slash != 37 || !IsLowerHex(std::string_view(path).substr(5, 32)) ||
+        path.find('/', slash + 1) != std::string::npos) {
+      return Fail(path, "is not part of the documented bundle layout (note-<32 hex>/v<N>.*)");
+    }
     std::string name = path.substr(slash + 1);
     if (name.size() > 7 && name.compare(name.size() - 7, 7, ".signed") == 0 && name.find('.') == name.size() - 7) {
+      std::string stem_name = name.substr(0, name.size() - 7);
+      if (!ParseStemName(stem_name)) {
+        return Fail(path, "is not part of the documented bundle layout (v<N>.signed or v<N>-<hash8>.signed)");
+      }
       stems_by_note[path.substr(0, slash)].push_back(path.substr(0, path.size() - 7));
     }
   }
@@ -544,6 +600,15 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
         return Fail(stem + ".signed", "belongs to another note than its directory says");
       }
       p.hash = crypto::Sha256(AsBytes(body));
+      // The file's name must say what the signed bytes say.
+      auto named = ParseStemName(stem.substr(stem.find('/') + 1));
+      if (named->first != p.v.number()) {
+        return Fail(stem + ".signed", "holds version " + std::to_string(p.v.number()) + ", not the version " +
+                                          std::to_string(named->first) + " its name says");
+      }
+      if (!named->second.empty() && named->second != Hex8(p.hash)) {
+        return Fail(stem + ".signed", "holds a version whose hash does not begin with " + named->second);
+      }
       parsed.push_back(std::move(p));
     }
     std::sort(parsed.begin(), parsed.end(), [](const Parsed& a, const Parsed& b) {
@@ -551,6 +616,20 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
     });
     out.push_back("note " + note_dir.substr(5) + " (visit " + HexEncode(AsBytes(parsed[0].v.visit_id())) + ")");
     Bytes author_identity;  // of the note's first version: only its author amends
+    std::map<Bytes, uint32_t> number_of_hash;
+    std::map<uint32_t, std::vector<std::string>> stems_of_number;
+    for (const auto& p : parsed) {
+      if (number_of_hash.count(p.hash)) return Fail(p.stem + ".signed", "is the same version as another file");
+      number_of_hash[p.hash] = p.v.number();
+      stems_of_number[p.v.number()].push_back(p.stem);
+    }
+    if (stems_of_number.begin()->first != 1) {
+      return Fail(note_dir, "holds no version 1 (the bundle starts at version " +
+                                std::to_string(stems_of_number.begin()->first) + ")");
+    }
+    if (stems_of_number[1].size() > 1) {
+      return Fail(stems_of_number[1][1] + ".signed", "is a second version 1 of the note (version numbers repeat)");
+    }
     for (const auto& p : parsed) {
       const std::string& stem = p.stem;
       const auto& v = p.v;
@@ -606,15 +685,27 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
         if (prev == digest_by_hash.end()) {
           return Fail(stem + ".signed", "amends a version that is not in the bundle");
         }
+        if (number_of_hash[prev->first] + 1 != v.number()) {
+          return Fail(stem + ".signed", "is version " + std::to_string(v.number()) + " but amends version " +
+                                            std::to_string(number_of_hash[prev->first]) +
+                                            " (version numbers must run on without gaps or repeats)");
+        }
         previous_digest = prev->second;
       } else if (v.number() != 1) {
         return Fail(stem + ".signed", "is not version 1 but names no previous version");
       }
       std::string who = v.author() + " (identity " + crypto::Fingerprint("vigil/identity", identity_key) + ")";
-      std::string line = "  v" + std::to_string(v.number()) + " by " + who + ", device clock " +
+      const auto& same_number = stems_of_number[v.number()];
+      if (same_number.size() > 1 && same_number[0] == stem) {
+        std::string list;
+        for (const auto& other : same_number) list += (list.empty() ? "" : ", ") + other.substr(other.find('/') + 1);
+        out.push_back("  fork: " + std::to_string(same_number.size()) + " versions " + std::to_string(v.number()) +
+                      " (" + list + ") amend the note side by side; both are shown");
+      }
+      std::string line = "  " + stem.substr(stem.find('/') + 1) + " by " + who + ", device clock " +
                          evidence::IsoUtc(v.created_at_ms()) + ": signature OK, text OK";
       // Commitment and anchors.
-      auto ctext = content.find(stem + ".commitment.txt");
+      auto ctext = find(stem + ".commitment.txt");
       if (ctext == content.end()) {
         digest_by_hash[p.hash] = {};
         out.push_back(line + ", no commitment (made before timestamps existed)");
@@ -631,7 +722,7 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
       digest_by_hash[p.hash] = digest;
       out.push_back(line + ", commitment OK");
       int anchors = 0;
-      if (auto n = content.find(stem + ".notary.txt"); n != content.end()) {
+      if (auto n = find(stem + ".notary.txt"); n != content.end()) {
         auto t = evidence::VerifyNotaryToken(AsBytes(n->second), digest, relay_key);
         if (!t.ok()) return Fail(n->first, t.status().message());
         VIGIL_ASSIGN_OR_RETURN(const std::string* ns, get(stem + ".notary.signed"));
@@ -643,7 +734,7 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
                       std::to_string(t->sequence));
         ++anchors;
       }
-      if (auto n = content.find(stem + ".tlog.txt"); n != content.end()) {
+      if (auto n = find(stem + ".tlog.txt"); n != content.end()) {
         auto t = evidence::VerifyInclusionToken(AsBytes(n->second), digest, relay_key);
         if (!t.ok()) return Fail(n->first, t.status().message());
         VIGIL_ASSIGN_OR_RETURN(const std::string* cs, get(stem + ".tlog.checkpoint.signed"));
@@ -656,7 +747,7 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
         ++anchors;
       }
       for (int k = 1; k <= 16; ++k) {
-        auto r = content.find(stem + ".rfc3161-" + std::to_string(k) + ".tsr");
+        auto r = find(stem + ".rfc3161-" + std::to_string(k) + ".tsr");
         if (r == content.end()) break;
         // Which trust anchor: the CA files are tried in turn; the token must
         // chain to one of them.
@@ -691,9 +782,14 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
   }
   for (const auto& [path, pem] : content) {
     if (path.rfind("keys/tsa-", 0) != 0) continue;
+    if (!ParseTsaName(path)) return Fail(path, "is not part of the documented bundle layout (keys/tsa-<k>-ca.pem)");
+    used.insert(path);
     auto s = CertificateSummary(pem);
     if (!s.ok()) return Fail(path, s.status().message());
     out.push_back("trust anchor " + path + ": " + s->second + ", SHA-256 " + s->first.substr(0, 64));
+  }
+  for (const auto& [path, _] : content) {
+    if (!used.count(path)) return Fail(path, "is not part of the documented bundle layout (no check uses it)");
   }
   out.push_back("verified: every claim in this bundle holds");
   return report;

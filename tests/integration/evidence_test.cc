@@ -267,6 +267,104 @@ TEST_F(EvidenceTest, ANonAuthorsAmendmentInABundleFailsVerify) {
   EXPECT_NE(r.err.find("only the author may amend a note"), std::string::npos) << r.err;
 }
 
+// #16: a file's name must say what its signed bytes say.
+TEST_F(EvidenceTest, SwappedVersionFilesFailVerify) {
+  std::string note = AddNote(kNote1);
+  ASSERT_EQ(vic_->Run({"note", "amend", note, "--text", kNote2}).exit_code, 0);
+  std::string bundle = dir_.Sub("bundle");
+  ASSERT_EQ(vic_->Run({"export", note, "--out", bundle}).exit_code, 0);
+  std::string dir = bundle + "/note-" + note + "/";
+  std::vector<std::string> names;
+  ListFiles(bundle, "note-" + note, &names);
+  for (const auto& path : names) {
+    std::string name = path.substr(path.rfind('/') + 1);
+    if (name[1] != '1' && name[1] != '2') continue;
+    ASSERT_EQ(rename((bundle + "/" + path).c_str(), (dir + "x" + name).c_str()), 0);
+  }
+  for (const auto& path : names) {
+    std::string name = path.substr(path.rfind('/') + 1);
+    std::string swapped = name;
+    swapped[1] = name[1] == '1' ? '2' : '1';
+    ASSERT_EQ(rename((dir + "x" + name).c_str(), (dir + swapped).c_str()), 0);
+  }
+  RewriteManifest(bundle);
+  CommandResult r = Verify(bundle);
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.err.find("v1.signed: holds version 2, not the version 1 its name says"), std::string::npos) << r.err;
+}
+
+// #16: files outside the documented layout are refused, even when listed.
+TEST_F(EvidenceTest, ExtraFilesListedInTheManifestFailVerify) {
+  std::string note = AddNote(kNote1);
+  std::string bundle = dir_.Sub("bundle");
+  ASSERT_EQ(vic_->Run({"export", note, "--out", bundle}).exit_code, 0);
+  for (const std::string& extra : std::vector<std::string>{"note-" + note + "/v1.extra.txt", "keys/planted.pem",
+                                                           "README.txt", "note-" + note + "/v01.signed",
+                                                           "note-0123/v1.txt"}) {
+    SCOPED_TRACE(extra);
+    std::string path = bundle + "/" + extra;
+    mkdir(path.substr(0, path.rfind('/')).c_str(), 0755);
+    std::ofstream(path) << "planted";
+    RewriteManifest(bundle);
+    CommandResult r = Verify(bundle);
+    EXPECT_NE(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.err.find(extra + ": is not part of the documented bundle layout"), std::string::npos) << r.err;
+    ASSERT_EQ(unlink(path.c_str()), 0);
+  }
+  RewriteManifest(bundle);
+  EXPECT_EQ(Verify(bundle).exit_code, 0);
+}
+
+// #15: versions moved from one note to another, and repeated numbers.
+TEST_F(EvidenceTest, MovedAndRepeatedVersionsFailVerify) {
+  TwoNoteBundle b = ExportTwoNotes();
+  std::string vic_dir = "note-" + b.vic_note, cora_dir = "note-" + b.cora_note;
+  {
+    // Vic's version 2 put into Cora's note, beside her version 1.
+    testing::TempDir copy;
+    ASSERT_EQ(testing::RunCommand({"/bin/cp", "-a", b.dir, copy.Sub("b")}).exit_code, 0);
+    std::string c = copy.Sub("b");
+    std::vector<std::string> names;
+    ListFiles(c, vic_dir, &names);
+    for (const auto& path : names) {
+      std::string name = path.substr(path.rfind('/') + 1);
+      if (name.rfind("v2.", 0) != 0) continue;
+      ASSERT_EQ(rename((c + "/" + path).c_str(), (c + "/" + cora_dir + "/" + name).c_str()), 0);
+    }
+    RewriteManifest(c);
+    CommandResult r = Verify(c);
+    EXPECT_NE(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.err.find(cora_dir + "/v2.signed: belongs to another note than its directory says"),
+              std::string::npos)
+        << r.err;
+  }
+  // A second version 1 of Vic's note, signed by Vic's own device.
+  store::v1::NoteVersion again = SignedVersion(b.dir, vic_dir + "/v1");
+  again.set_body("A different first version.");
+  auto cl = OpenInProcess(*vic_);
+  ASSERT_TRUE(cl);
+  auto obj = cl->SignForTesting("vigil/note-version/v1", again.SerializeAsString());
+  ASSERT_TRUE(obj.ok());
+  cl.reset();
+  std::string stem = vic_dir + "/v1-" + HexEncode(crypto::Sha256(AsBytes(obj->body()))).substr(0, 8);
+  WriteForgedVersion(*vic_, again, b.dir, stem);
+  RewriteManifest(b.dir);
+  CommandResult r = Verify(b.dir);
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.err.find(stem + ".signed: is a second version 1 of the note (version numbers repeat)"),
+            std::string::npos)
+      << r.err;
+  // A version 3 that amends version 1 (a gap in the numbers).
+  for (const char* ext : {".signed", ".sig", ".txt"}) unlink((b.dir + "/" + stem + ext).c_str());
+  store::v1::NoteVersion v3 = SignedVersion(b.dir, vic_dir + "/v2");
+  v3.set_number(3);
+  WriteForgedVersion(*vic_, v3, b.dir, vic_dir + "/v3");
+  RewriteManifest(b.dir);
+  r = Verify(b.dir);
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.err.find(vic_dir + "/v3.signed: is version 3 but amends version 1"), std::string::npos) << r.err;
+}
+
 // #15: a FIFO (or any special file) named in the manifest fails at once.
 TEST_F(EvidenceTest, AFifoNamedInTheManifestFailsFast) {
   std::string note = AddNote(kNote1);
