@@ -110,6 +110,8 @@ struct VersionOut {
   std::vector<std::string> anchor_lines;  // for VERIFY.md's claims
   std::string checks;                     // shell commands
   int64_t earliest_anchor_ms = 0;
+  bool notary = false, tlog = false;  // which anchor files it has
+  int rfc3161 = 0;
 };
 
 }  // namespace
@@ -135,7 +137,8 @@ StatusOr<std::vector<std::pair<std::string, std::string>>> ParseManifest(std::st
     }
     std::string path(line.substr(66));
     if (path.size() > 200 || path[0] == '/' || path.find("..") != std::string::npos ||
-        path.find_first_of("\\\r\t") != std::string::npos || path == kBundleManifest) {
+        path.find_first_of("\\\r\t") != std::string::npos || path == kBundleManifest || path == kExportStatement ||
+        path == kExportSigned || path == kExportSignature) {
       return Status::InvalidArgument("MANIFEST.sha256: bad file name '" + path.substr(0, 60) + "'");
     }
     if (!seen.insert(path).second) return Status::InvalidArgument("MANIFEST.sha256 lists " + path + " twice");
@@ -156,6 +159,7 @@ Status Client::Export(const std::string& id, bool is_visit, const std::string& o
     VIGIL_ASSIGN_OR_RETURN(std::string nid, ResolveNoteId(id));
     note_ids.push_back(nid);
   }
+  std::sort(note_ids.begin(), note_ids.end());
   // The directory must be new (or empty): a bundle is never mixed with other files.
   if (DIR* d = opendir(out_dir.c_str())) {
     int entries = 0;
@@ -174,8 +178,67 @@ Status Client::Export(const std::string& id, bool is_visit, const std::string& o
   VIGIL_ASSIGN_OR_RETURN(const Keys* me_keys, LoadKeys());
   const Keys& me = *me_keys;
   std::map<std::string, std::string> tsa_files;  // CA PEM -> keys/tsa-N-ca.pem
+  // What this device signs as exported (EXPORT.txt): who, when, and every
+  // version and timestamp, so that nothing can be dropped unnoticed.
+  evidence::ExportStatement statement;
+  VIGIL_ASSIGN_OR_RETURN(statement.exporter, MyName());
+  statement.identity_key = me.identity_public;
+  statement.device_id = me.device_id;
+  statement.time_ms = NowMs();
   std::string md_notes, md_checks;
   std::set<std::string> md_authors;
+
+  // A device's key and its certificate by its member's identity key, with
+  // VERIFY.md's check of it (once per device).
+  auto add_device = [&](const Bytes& device, const std::string& owner) -> Status {
+    std::string dev_hex = HexEncode(device);
+    std::string dev_stem = "keys/device-" + dev_hex;
+    Bytes cert, cert_sig;
+    {
+      VIGIL_ASSIGN_OR_RETURN(auto cs, db_.Prepare(
+          "SELECT certificate, certificate_signature FROM contact_devices WHERE device_id = ?"));
+      cs.BindBlob(1, device);
+      VIGIL_ASSIGN_OR_RETURN(bool have, cs.Step());
+      if (have) {
+        cert = cs.ColumnBlob(0);
+        cert_sig = cs.ColumnBlob(1);
+      } else if (device == me.device_id) {
+        VIGIL_ASSIGN_OR_RETURN(auto dd, identity::CertifyDevice(me.identity_secret, me.identity_public,
+                                                                me.device_id, me.signing_public, me.dh_public,
+                                                                NowMs()));
+        cert = ToBytes(dd.certificate());
+        cert_sig = ToBytes(dd.certificate_signature());
+      } else {
+        return Status::NotFound("the certificate of device " + Hex8(device) + " is not on this device; sync first");
+      }
+    }
+    sv1::DeviceCertificate parsed_cert;
+    if (!parsed_cert.ParseFromArray(cert.data(), static_cast<int>(cert.size()))) {
+      return Status::DataLoss("a stored device certificate does not parse");
+    }
+    std::string id_pem = "keys/identity-" + HexEncode(AsBytes(parsed_cert.identity_public_key())).substr(0, 16) + ".pem";
+    VIGIL_ASSIGN_OR_RETURN(files[id_pem], Ed25519PublicPem(AsBytes(parsed_cert.identity_public_key())));
+    VIGIL_ASSIGN_OR_RETURN(files[dev_stem + ".pem"], Ed25519PublicPem(AsBytes(parsed_cert.signing_public_key())));
+    files[dev_stem + ".cert"] = ToString(cert);
+    files[dev_stem + ".cert.signed"] = ToString(identity::SignedBytes(identity::kDeviceCertLabel, cert));
+    files[dev_stem + ".cert.sig"] = ToString(cert_sig);
+    if (md_authors.insert(dev_hex).second) {
+      size_t id_off = FieldOffset(cert, 2, AsBytes(parsed_cert.identity_public_key()));
+      size_t key_off = FieldOffset(cert, 4, AsBytes(parsed_cert.signing_public_key()));
+      md_checks += "\n### Device " + dev_hex.substr(0, 8) + " of " + owner +
+                   " is certified by " + owner + "'s identity key\n\n```sh\n" +
+                   "openssl pkeyutl -verify -pubin -inkey " + id_pem + " -rawin -in " + dev_stem +
+                   ".cert.signed -sigfile " + dev_stem + ".cert.sig\n" +
+                   "test \"$(tail -c +" + std::to_string(identity::SignedBytes(identity::kDeviceCertLabel, {}).size() + 1) +
+                   " " + dev_stem + ".cert.signed | sha256sum)\" = \"$(sha256sum < " + dev_stem + ".cert)\"\n" +
+                   "test \"" + RangeHex(dev_stem + ".cert", id_off, 32) + "\" = \"" + PemKeyHex(id_pem) + "\"\n" +
+                   "test \"" + RangeHex(dev_stem + ".cert", key_off, 32) + "\" = \"" + PemKeyHex(dev_stem + ".pem") +
+                   "\"\necho \"OK: device " + dev_hex.substr(0, 8) + " belongs to identity " +
+                   id_pem.substr(14, 16) + "\"\n```\n";
+    }
+
+    return Status::Ok();
+  };
 
   for (const auto& nid_hex : note_ids) {
     VIGIL_ASSIGN_OR_RETURN(Bytes nid, HexDecode(nid_hex));
@@ -215,49 +278,7 @@ Status Client::Export(const std::string& id, bool is_visit, const std::string& o
       // The author's device key and its certificate by their identity key.
       std::string dev_hex = HexEncode(device);
       std::string dev_stem = "keys/device-" + dev_hex;
-      Bytes cert, cert_sig;
-      {
-        VIGIL_ASSIGN_OR_RETURN(auto cs, db_.Prepare(
-            "SELECT certificate, certificate_signature FROM contact_devices WHERE device_id = ?"));
-        cs.BindBlob(1, device);
-        VIGIL_ASSIGN_OR_RETURN(bool have, cs.Step());
-        if (have) {
-          cert = cs.ColumnBlob(0);
-          cert_sig = cs.ColumnBlob(1);
-        } else if (device == me.device_id) {
-          VIGIL_ASSIGN_OR_RETURN(auto dd, identity::CertifyDevice(me.identity_secret, me.identity_public,
-                                                                  me.device_id, me.signing_public, me.dh_public,
-                                                                  NowMs()));
-          cert = ToBytes(dd.certificate());
-          cert_sig = ToBytes(dd.certificate_signature());
-        } else {
-          return Status::NotFound("the certificate of device " + Hex8(device) + " is not on this device; sync first");
-        }
-      }
-      sv1::DeviceCertificate parsed_cert;
-      if (!parsed_cert.ParseFromArray(cert.data(), static_cast<int>(cert.size()))) {
-        return Status::DataLoss("a stored device certificate does not parse");
-      }
-      std::string id_pem = "keys/identity-" + HexEncode(AsBytes(parsed_cert.identity_public_key())).substr(0, 16) + ".pem";
-      VIGIL_ASSIGN_OR_RETURN(files[id_pem], Ed25519PublicPem(AsBytes(parsed_cert.identity_public_key())));
-      VIGIL_ASSIGN_OR_RETURN(files[dev_stem + ".pem"], Ed25519PublicPem(AsBytes(parsed_cert.signing_public_key())));
-      files[dev_stem + ".cert"] = ToString(cert);
-      files[dev_stem + ".cert.signed"] = ToString(identity::SignedBytes(identity::kDeviceCertLabel, cert));
-      files[dev_stem + ".cert.sig"] = ToString(cert_sig);
-      if (md_authors.insert(dev_hex).second) {
-        size_t id_off = FieldOffset(cert, 2, AsBytes(parsed_cert.identity_public_key()));
-        size_t key_off = FieldOffset(cert, 4, AsBytes(parsed_cert.signing_public_key()));
-        md_checks += "\n### Device " + dev_hex.substr(0, 8) + " of " + vo.author +
-                     " is certified by " + vo.author + "'s identity key\n\n```sh\n" +
-                     "openssl pkeyutl -verify -pubin -inkey " + id_pem + " -rawin -in " + dev_stem +
-                     ".cert.signed -sigfile " + dev_stem + ".cert.sig\n" +
-                     "test \"$(tail -c +" + std::to_string(identity::SignedBytes(identity::kDeviceCertLabel, {}).size() + 1) +
-                     " " + dev_stem + ".cert.signed | sha256sum)\" = \"$(sha256sum < " + dev_stem + ".cert)\"\n" +
-                     "test \"" + RangeHex(dev_stem + ".cert", id_off, 32) + "\" = \"" + PemKeyHex(id_pem) + "\"\n" +
-                     "test \"" + RangeHex(dev_stem + ".cert", key_off, 32) + "\" = \"" + PemKeyHex(dev_stem + ".pem") +
-                     "\"\necho \"OK: device " + dev_hex.substr(0, 8) + " belongs to identity " +
-                     id_pem.substr(14, 16) + "\"\n```\n";
-      }
+      VIGIL_RETURN_IF_ERROR(add_device(device, vo.author));
 
       // Signature, text, and commitment checks.
       std::string S = vo.stem + ".signed";
@@ -312,6 +333,7 @@ Status Client::Export(const std::string& id, bool is_visit, const std::string& o
             if (!nt.ok()) continue;
             std::string N = vo.stem + ".notary";
             files[N + ".txt"] = ToString(token);
+            vo.notary = true;
             files[N + ".signed"] = nt->statement;
             files[N + ".sig"] = ToString(nt->signature);
             vo.anchor_lines.push_back("the relay notary signed its digest at " + evidence::IsoUtc(*t) +
@@ -327,6 +349,7 @@ Status Client::Export(const std::string& id, bool is_visit, const std::string& o
             if (!it.ok()) continue;
             std::string T = vo.stem + ".tlog";
             files[T + ".txt"] = ToString(token);
+            vo.tlog = true;
             files[T + ".checkpoint.signed"] = it->checkpoint.statement;
             files[T + ".checkpoint.sig"] = ToString(it->checkpoint.signature);
             vo.anchor_lines.push_back("the relay's transparency log holds its digest as entry " +
@@ -359,6 +382,7 @@ Status Client::Export(const std::string& id, bool is_visit, const std::string& o
               files[name] = pem;
             }
             std::string R = vo.stem + ".rfc3161-" + std::to_string(++tsa_n) + ".tsr";
+            vo.rfc3161 = tsa_n;
             files[R] = ToString(token);
             std::string url = source.substr(std::min<size_t>(source.size(), 8));
             vo.anchor_lines.push_back("the time-stamping authority " + url + " (trust anchor " + tf->second +
@@ -371,6 +395,21 @@ Status Client::Export(const std::string& id, bool is_visit, const std::string& o
       versions.push_back(std::move(vo));
     }
     if (versions.empty()) continue;
+    evidence::ExportNote& en = statement.notes.emplace_back();
+    en.note_id = nid;
+    for (const auto& vo : versions) {
+      evidence::ExportVersion& ev = en.versions.emplace_back();
+      ev.number = static_cast<uint32_t>(vo.number);
+      ev.stem = vo.stem.substr(dir.size() + 1);
+      ev.hash = vo.hash;
+      if (vo.notary) ev.anchors.push_back("notary");
+      if (vo.tlog) ev.anchors.push_back("tlog");
+      for (int k = 1; k <= vo.rfc3161; ++k) ev.anchors.push_back("rfc3161-" + std::to_string(k));
+      en.head = std::max(en.head, ev.number);
+    }
+    std::sort(en.versions.begin(), en.versions.end(), [](const auto& a, const auto& b) {
+      return a.number != b.number ? a.number < b.number : a.stem < b.stem;
+    });
     md_notes += "\n## Note " + nid_hex + " (visit " + visit_hex + ")\n\n";
     for (const auto& vo : versions) {
       md_notes += "- **Version " + std::to_string(vo.number) + "** (`" + vo.stem + ".txt`): written by **" +
@@ -386,12 +425,52 @@ Status Client::Export(const std::string& id, bool is_visit, const std::string& o
       md_checks += "\n### " + vo.stem + "\n\n```sh\n" + vo.checks + "```\n";
     }
   }
-  if (files.size() <= 1) return Status::NotFound("no verified note versions to export");
+  if (statement.notes.empty()) return Status::NotFound("no verified note versions to export");
+
+  // The exporting device, and VERIFY.md's check of its statement: the
+  // signature, the manifest digest, and each listed version and timestamp
+  // (line by line, so that a missing one fails).
+  VIGIL_RETURN_IF_ERROR(add_device(me.device_id, statement.exporter));
+  {
+    std::string me_dev = "keys/device-" + HexEncode(me.device_id);
+    std::string me_id = "keys/identity-" + HexEncode(me.identity_public).substr(0, 16) + ".pem";
+    size_t label_len = identity::SignedBytes(evidence::kExportStatementLabel, {}).size();
+    size_t note_label_len = identity::SignedBytes(kNoteVersionLabel, {}).size();
+    std::string& c = md_checks;
+    c += "\n### The exporter's signed statement lists every version and timestamp\n\n```sh\n";
+    c += "openssl pkeyutl -verify -pubin -inkey " + me_dev + ".pem -rawin -in EXPORT.signed -sigfile EXPORT.sig\n";
+    c += "test \"$(tail -c +" + std::to_string(label_len + 1) + " EXPORT.signed | sha256sum)\" = \"$(sha256sum < EXPORT.txt)\"\n";
+    c += "test \"" + Line("EXPORT.txt", 3) + "\" = \"identity " + PemKeyHex(me_id) + "\"\n";
+    c += "test \"" + Line("EXPORT.txt", 4) + "\" = \"device " + HexEncode(me.device_id) + "\"\n";
+    c += "test \"" + Line("EXPORT.txt", 6) + "\" = \"manifest $(sha256sum < MANIFEST.sha256 | cut -c1-64)\"\n";
+    c += "test \"" + Line("EXPORT.txt", 7) + "\" = \"notes " + std::to_string(statement.notes.size()) + "\"\n";
+    size_t line = 7;
+    for (const auto& n : statement.notes) {
+      std::string nd = "note-" + HexEncode(n.note_id);
+      c += "test \"" + Line("EXPORT.txt", ++line) + "\" = \"note " + HexEncode(n.note_id) + " versions " +
+           std::to_string(n.versions.size()) + " head " + std::to_string(n.head) + "\"\n";
+      for (const auto& v : n.versions) {
+        std::string stem = nd + "/" + v.stem;
+        std::string anchors;
+        for (const auto& a : v.anchors) anchors += (anchors.empty() ? "" : ",") + a;
+        c += "test \"" + Line("EXPORT.txt", ++line) + "\" = \"version " + std::to_string(v.number) + " " + v.stem +
+             " $(tail -c +" + std::to_string(note_label_len + 1) + " " + stem + ".signed | sha256sum | cut -c1-64)" +
+             " anchors " + (anchors.empty() ? std::string("none") : anchors) + "\"\n";
+        for (const auto& a : v.anchors) {
+          c += "test -f " + stem + (a == "notary" ? ".notary.txt" : a == "tlog" ? ".tlog.txt" : "." + a + ".tsr") + "\n";
+        }
+      }
+    }
+    c += "test \"$(wc -l < EXPORT.txt)\" = \"" + std::to_string(line) + "\"\n";
+    c += "echo \"OK: " + Line("EXPORT.txt", 2) + ", " + Line("EXPORT.txt", 5) + "\"\n```\n";
+  }
 
   std::string md =
       "# Evidence bundle\n\n"
-      "Exported by Vigil on " + evidence::IsoUtc(NowMs()) + ". Every file is listed with its SHA-256 in\n"
-      "`MANIFEST.sha256`. Each claim below can be checked without Vigil, with `sha256sum` (GNU coreutils)\n"
+      "Exported by " + statement.exporter + " with Vigil on " + evidence::IsoUtc(statement.time_ms) +
+      " (the exporting device's clock).\nEvery file is listed with its SHA-256 in `MANIFEST.sha256`; the exporter's device signed\n"
+      "`EXPORT.txt`, which holds that file's SHA-256 and lists every note version and timestamp exported,\n"
+      "so a version or timestamp removed later is detected. Each claim below can be checked without Vigil, with `sha256sum` (GNU coreutils)\n"
       "and `openssl` (3.0 or later); `vigil verify DIR` checks all of them at once.\n\n"
       "## What this bundle shows\n\n"
       "For each note version: who wrote it (an Ed25519 signature by the author's device, whose key is\n"
@@ -428,7 +507,14 @@ Status Client::Export(const std::string& id, bool is_visit, const std::string& o
     VIGIL_RETURN_IF_ERROR(WriteFile(out_dir + "/" + path, content));
     manifest += HexEncode(crypto::Sha256(AsBytes(content))) + "  " + path + "\n";
   }
-  return WriteFile(out_dir + "/" + kBundleManifest, manifest);
+  VIGIL_RETURN_IF_ERROR(WriteFile(out_dir + "/" + kBundleManifest, manifest));
+  statement.manifest_sha256 = crypto::Sha256(AsBytes(manifest));
+  std::string text = evidence::ExportStatementText(statement);
+  Bytes signed_bytes = identity::SignedBytes(evidence::kExportStatementLabel, AsBytes(text));
+  VIGIL_ASSIGN_OR_RETURN(Bytes sig, crypto::Sign(me.signing_secret, signed_bytes));
+  VIGIL_RETURN_IF_ERROR(WriteFile(out_dir + "/" + kExportStatement, text));
+  VIGIL_RETURN_IF_ERROR(WriteFile(out_dir + "/" + kExportSigned, ToString(signed_bytes)));
+  return WriteFile(out_dir + "/" + kExportSignature, ToString(sig));
 }
 
 // --- verification ---
@@ -524,10 +610,26 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
     }
     content[path] = std::move(*data);
   }
+  // The exporter's statement, outside the manifest (it signs the manifest's
+  // digest).
+  std::map<std::string, std::string> export_files;
+  for (const char* name : {kExportStatement, kExportSigned, kExportSignature}) {
+    auto d = ReadFile(dir + "/" + name, evidence::kMaxExportStatement + 64);
+    if (!d.ok()) {
+      return Fail(name, d.status().message() +
+                            (d.status().code() == Code::kNotFound
+                                 ? ": without the exporter's signed statement nothing shows that no version or "
+                                   "timestamp was removed"
+                                 : ""));
+    }
+    export_files[name] = std::move(*d);
+  }
   std::vector<std::string> present;
   VIGIL_RETURN_IF_ERROR(ListFiles(dir, "", &present, 0));
   for (const auto& p : present) {
-    if (p != kBundleManifest && !content.count(p)) return Fail(p, "is not listed in MANIFEST.sha256");
+    if (p != kBundleManifest && !content.count(p) && !export_files.count(p)) {
+      return Fail(p, "is not listed in MANIFEST.sha256");
+    }
   }
   if (!content.count("VERIFY.md")) return Fail("VERIFY.md", "missing");
   out.push_back("files: " + std::to_string(content.size()) + " listed in MANIFEST.sha256, all unchanged");
@@ -550,6 +652,41 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
     auto k = Ed25519FromPem(*pem);
     if (!k.ok()) return Fail(path, k.status().message());
     return *k;
+  };
+  // A device's key, checked against its certificate by an identity key.
+  struct DeviceKeys {
+    Bytes device_key, identity_key;
+  };
+  auto check_device = [&](const std::string& device_id) -> StatusOr<DeviceKeys> {
+    std::string dev = "keys/device-" + HexEncode(AsBytes(device_id));
+    VIGIL_ASSIGN_OR_RETURN(const std::string* cert, get(dev + ".cert"));
+    VIGIL_ASSIGN_OR_RETURN(const std::string* cert_sig, get(dev + ".cert.sig"));
+    VIGIL_ASSIGN_OR_RETURN(const std::string* cert_signed, get(dev + ".cert.signed"));
+    if (AsBytes(*cert_signed).size() == 0 ||
+        Bytes(cert_signed->begin(), cert_signed->end()) != identity::SignedBytes(identity::kDeviceCertLabel, AsBytes(*cert))) {
+      return Fail(dev + ".cert.signed", "is not the certificate's signed bytes");
+    }
+    sv1::DeviceCertificate c;
+    if (!c.ParseFromString(*cert) || c.identity_public_key().size() != 32) {
+      return Fail(dev + ".cert", "is not a device certificate");
+    }
+    std::string id_pem = "keys/identity-" + HexEncode(AsBytes(c.identity_public_key())).substr(0, 16) + ".pem";
+    DeviceKeys keys;
+    VIGIL_ASSIGN_OR_RETURN(keys.identity_key, key_of(id_pem));
+    if (keys.identity_key != ToBytes(c.identity_public_key())) {
+      return Fail(id_pem, "is not the identity key named in " + dev + ".cert");
+    }
+    v1::DirectoryDevice dd;
+    dd.set_device_id(device_id);
+    dd.set_certificate(*cert);
+    dd.set_certificate_signature(*cert_sig);
+    auto vc = identity::VerifyDevice(dd, keys.identity_key);
+    if (!vc.ok()) return Fail(dev + ".cert", "the identity signature does not verify: " + vc.status().message());
+    VIGIL_ASSIGN_OR_RETURN(keys.device_key, key_of(dev + ".pem"));
+    if (keys.device_key != ToBytes(vc->signing_public_key())) {
+      return Fail(dev + ".pem", "is not the key certified in " + dev + ".cert");
+    }
+    return keys;
   };
   VIGIL_ASSIGN_OR_RETURN(Bytes relay_key, key_of("keys/relay.pem"));
   out.push_back("relay key (notary and log): " + crypto::Fingerprint("vigil/relay-signing", relay_key));
@@ -575,6 +712,7 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
   }
   if (stems_by_note.empty()) return Fail("bundle", "holds no note versions");
   std::string trust_note;
+  std::map<std::string, std::pair<Bytes, std::vector<std::string>>> found;  // stem -> hash, anchor files
   for (auto& [note_dir, stems] : stems_by_note) {
     std::map<Bytes, Bytes> digest_by_hash;  // version body hash -> commitment digest
     struct Parsed {
@@ -619,6 +757,7 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
     std::map<Bytes, uint32_t> number_of_hash;
     std::map<uint32_t, std::vector<std::string>> stems_of_number;
     for (const auto& p : parsed) {
+      found[p.stem].first = p.hash;
       if (number_of_hash.count(p.hash)) return Fail(p.stem + ".signed", "is the same version as another file");
       number_of_hash[p.hash] = p.v.number();
       stems_of_number[p.v.number()].push_back(p.stem);
@@ -634,23 +773,9 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
       const std::string& stem = p.stem;
       const auto& v = p.v;
       // Author: device key certified by the identity key.
-      std::string dev = "keys/device-" + HexEncode(AsBytes(v.author_device_id()));
-      VIGIL_ASSIGN_OR_RETURN(const std::string* cert, get(dev + ".cert"));
-      VIGIL_ASSIGN_OR_RETURN(const std::string* cert_sig, get(dev + ".cert.sig"));
-      VIGIL_ASSIGN_OR_RETURN(const std::string* cert_signed, get(dev + ".cert.signed"));
-      if (AsBytes(*cert_signed).size() == 0 ||
-          Bytes(cert_signed->begin(), cert_signed->end()) != identity::SignedBytes(identity::kDeviceCertLabel, AsBytes(*cert))) {
-        return Fail(dev + ".cert.signed", "is not the certificate's signed bytes");
-      }
-      sv1::DeviceCertificate c;
-      if (!c.ParseFromString(*cert) || c.identity_public_key().size() != 32) {
-        return Fail(dev + ".cert", "is not a device certificate");
-      }
-      std::string id_pem = "keys/identity-" + HexEncode(AsBytes(c.identity_public_key())).substr(0, 16) + ".pem";
-      VIGIL_ASSIGN_OR_RETURN(Bytes identity_key, key_of(id_pem));
-      if (identity_key != ToBytes(c.identity_public_key())) {
-        return Fail(id_pem, "is not the identity key named in " + dev + ".cert");
-      }
+      VIGIL_ASSIGN_OR_RETURN(DeviceKeys keys, check_device(v.author_device_id()));
+      const Bytes& identity_key = keys.identity_key;
+      const Bytes& device_key = keys.device_key;
       if (author_identity.empty()) {
         author_identity = identity_key;
       } else if (identity_key != author_identity) {
@@ -659,16 +784,6 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
                                           ", not the identity of the note's author (" +
                                           crypto::Fingerprint("vigil/identity", author_identity) +
                                           "): only the author may amend a note");
-      }
-      v1::DirectoryDevice dd;
-      dd.set_device_id(v.author_device_id());
-      dd.set_certificate(*cert);
-      dd.set_certificate_signature(*cert_sig);
-      auto vc = identity::VerifyDevice(dd, identity_key);
-      if (!vc.ok()) return Fail(dev + ".cert", "the identity signature does not verify: " + vc.status().message());
-      VIGIL_ASSIGN_OR_RETURN(Bytes device_key, key_of(dev + ".pem"));
-      if (device_key != ToBytes(vc->signing_public_key())) {
-        return Fail(dev + ".pem", "is not the key certified in " + dev + ".cert");
       }
       // Signature and text.
       VIGIL_ASSIGN_OR_RETURN(const std::string* sig, get(stem + ".sig"));
@@ -720,6 +835,7 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
       }
       Bytes digest = crypto::Sha256(AsBytes(ctext->second));
       digest_by_hash[p.hash] = digest;
+      std::vector<std::string>& found_anchors = found[stem].second;
       out.push_back(line + ", commitment OK");
       int anchors = 0;
       if (auto n = find(stem + ".notary.txt"); n != content.end()) {
@@ -732,6 +848,7 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
         }
         out.push_back("    timestamp notary (relay): " + evidence::IsoUtc(t->time_ms) + ", statement " +
                       std::to_string(t->sequence));
+        found_anchors.push_back("notary");
         ++anchors;
       }
       if (auto n = find(stem + ".tlog.txt"); n != content.end()) {
@@ -744,6 +861,7 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
         }
         out.push_back("    timestamp tlog (relay log entry " + std::to_string(t->index + 1) + " of " +
                       std::to_string(t->checkpoint.size) + "): " + evidence::IsoUtc(t->checkpoint.time_ms));
+        found_anchors.push_back("tlog");
         ++anchors;
       }
       for (int k = 1; k <= 16; ++k) {
@@ -775,6 +893,7 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
           last = Fail(r->first, t.status().message());
         }
         if (!ok) return last;
+        found_anchors.push_back("rfc3161-" + std::to_string(k));
         ++anchors;
       }
       if (anchors == 0) out.push_back("    no independent timestamp");
@@ -788,9 +907,80 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
     if (!s.ok()) return Fail(path, s.status().message());
     out.push_back("trust anchor " + path + ": " + s->second + ", SHA-256 " + s->first.substr(0, 64));
   }
+  // 3. The exporter's statement: its signature, then the bundle against it
+  // (what is missing is named), then the manifest it signed.
+  std::string exported;
+  Bytes exported_manifest;
+  {
+    const std::string& text = export_files[kExportStatement];
+    auto st = evidence::ParseExportStatement(text);
+    if (!st.ok()) return Fail(kExportStatement, st.status().message());
+    if (export_files[kExportSigned] != ToString(identity::SignedBytes(evidence::kExportStatementLabel, AsBytes(text)))) {
+      return Fail(kExportSigned, "is not the signed bytes of EXPORT.txt");
+    }
+    VIGIL_ASSIGN_OR_RETURN(DeviceKeys keys, check_device(ToString(st->device_id)));
+    if (keys.identity_key != st->identity_key) {
+      return Fail(kExportStatement, "names another identity than the one that certified its device");
+    }
+    if (!crypto::Verify(keys.device_key, AsBytes(export_files[kExportSigned]), AsBytes(export_files[kExportSignature]))
+             .ok()) {
+      return Fail(kExportSignature, "the exporting device's signature does not verify");
+    }
+    exported_manifest = st->manifest_sha256;
+    std::set<std::string> listed;
+    size_t version_count = 0, anchor_count = 0;
+    for (const auto& n : st->notes) {
+      std::string nd = "note-" + HexEncode(n.note_id);
+      if (!stems_by_note.count(nd)) {
+        return Fail(nd, "is listed in EXPORT.txt (" + std::to_string(n.versions.size()) +
+                            " versions) but missing from the bundle");
+      }
+      for (const auto& v : n.versions) {
+        std::string stem = nd + "/" + v.stem;
+        auto f = found.find(stem);
+        if (f == found.end()) {
+          return Fail(stem + ".signed", "version " + std::to_string(v.number) + " of the note is listed in EXPORT.txt "
+                                        "but missing from the bundle");
+        }
+        if (f->second.first != v.hash) {
+          return Fail(stem + ".signed", "is not the version EXPORT.txt lists under that name");
+        }
+        auto file_of = [&](const std::string& a) {
+          return stem + (a == "notary" ? ".notary.txt" : a == "tlog" ? ".tlog.txt" : "." + a + ".tsr");
+        };
+        auto has = [](const std::vector<std::string>& l, const std::string& a) {
+          return std::find(l.begin(), l.end(), a) != l.end();
+        };
+        for (const auto& a : v.anchors) {
+          if (!has(f->second.second, a)) {
+            return Fail(file_of(a), "the " + a + " timestamp of " + v.stem + " listed in EXPORT.txt is missing");
+          }
+        }
+        for (const auto& a : f->second.second) {
+          if (!has(v.anchors, a)) return Fail(file_of(a), "is a timestamp EXPORT.txt does not list");
+        }
+        listed.insert(stem);
+        ++version_count;
+        anchor_count += v.anchors.size();
+      }
+    }
+    for (const auto& [stem, _] : found) {
+      if (!listed.count(stem)) return Fail(stem + ".signed", "is a version EXPORT.txt does not list");
+    }
+    exported = "exported by " + st->exporter + " (identity " + crypto::Fingerprint("vigil/identity", keys.identity_key) +
+               ", device " + HexEncode(st->device_id).substr(0, 8) + ") at " + evidence::IsoUtc(st->time_ms) +
+               " (the exporting device's clock); its signed statement lists " + std::to_string(st->notes.size()) +
+               (st->notes.size() == 1 ? " note, " : " notes, ") + std::to_string(version_count) + " versions and " +
+               std::to_string(anchor_count) + " timestamps: all present";
+  }
   for (const auto& [path, _] : content) {
     if (!used.count(path)) return Fail(path, "is not part of the documented bundle layout (no check uses it)");
   }
+  if (!crypto::ConstantTimeEqual(crypto::Sha256(AsBytes(*manifest_text)), exported_manifest)) {
+    return Fail(kBundleManifest, "is not the manifest the exporter signed in EXPORT.txt (files were added, "
+                                 "removed or changed after export)");
+  }
+  out.push_back(exported);
   out.push_back("verified: every claim in this bundle holds");
   return report;
 }

@@ -12,6 +12,13 @@
 namespace vigil::client {
 
 inline constexpr char kBundleManifest[] = "MANIFEST.sha256";
+// The exporter's signed statement (docs/EVIDENCE.md): the statement text,
+// its signed bytes (label, NUL, text) and the Ed25519 signature by the
+// exporting device. MANIFEST.sha256 lists every file but these three and
+// itself; the statement holds the manifest's SHA-256.
+inline constexpr char kExportStatement[] = "EXPORT.txt";
+inline constexpr char kExportSigned[] = "EXPORT.signed";
+inline constexpr char kExportSignature[] = "EXPORT.sig";
 inline constexpr size_t kMaxBundleFiles = 20000;
 inline constexpr size_t kMaxBundleFileSize = 4 * 1024 * 1024;
 

@@ -93,14 +93,14 @@ std::string StandardToolsDir(const testing::TempDir& dir) {
 }
 
 // Writes MANIFEST.sha256 afresh for the files now in `bundle`, as anyone
-// tampering with a bundle can.
+// tampering with a bundle can (the exporter's EXPORT.* files are not listed).
 void RewriteManifest(const std::string& bundle) {
   std::vector<std::string> files;
   ListFiles(bundle, "", &files);
   std::sort(files.begin(), files.end());
   std::string manifest;
   for (const auto& f : files) {
-    if (f == "MANIFEST.sha256") continue;
+    if (f == "MANIFEST.sha256" || f.rfind("EXPORT.", 0) == 0) continue;  // the manifest lists neither
     manifest += HexEncode(crypto::Sha256(AsBytes(Slurp(bundle + "/" + f)))) + "  " + f + "\n";
   }
   std::ofstream(bundle + "/MANIFEST.sha256", std::ios::binary | std::ios::trunc) << manifest;
@@ -365,6 +365,86 @@ TEST_F(EvidenceTest, MovedAndRepeatedVersionsFailVerify) {
   EXPECT_NE(r.err.find(vic_dir + "/v3.signed: is version 3 but amends version 1"), std::string::npos) << r.err;
 }
 
+// #15: the exporter's signed statement shows that nothing was dropped.
+TEST_F(EvidenceTest, ADroppedVersionOrTimestampFailsAgainstTheExportStatement) {
+  std::string note = AddNote(kNote1);
+  ASSERT_EQ(vic_->Run({"note", "amend", note, "--text", kNote2}).exit_code, 0);
+  ASSERT_EQ(lee_->Run({"sync"}).exit_code, 0);
+  std::string bundle = dir_.Sub("bundle");
+  ASSERT_EQ(lee_->Run({"export", note, "--out", bundle}).exit_code, 0);
+  std::string saved = dir_.Sub("saved");
+  ASSERT_EQ(testing::RunCommand({"/bin/cp", "-a", bundle, saved}).exit_code, 0);
+  std::string dir = "note-" + note;
+  auto drop = [&](const std::string& prefix) {
+    std::vector<std::string> names;
+    ListFiles(bundle, dir, &names);
+    for (const auto& path : names) {
+      if (path.rfind(dir + "/" + prefix, 0) == 0) {
+        ASSERT_EQ(unlink((bundle + "/" + path).c_str()), 0) << path;
+      }
+    }
+  };
+  auto restore = [&] {
+    ASSERT_EQ(testing::RunCommand({"/bin/rm", "-rf", bundle}).exit_code, 0);
+    ASSERT_EQ(testing::RunCommand({"/bin/cp", "-a", saved, bundle}).exit_code, 0);
+  };
+
+  // The correction (the last version) removed, with a manifest to match.
+  drop("v2.");
+  RewriteManifest(bundle);
+  CommandResult r = Verify(bundle);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find(dir + "/v2.signed: version 2 of the note is listed in EXPORT.txt but missing from the bundle"),
+            std::string::npos)
+      << r.err;
+  restore();
+
+  // Version 1's timestamps removed, with a manifest to match.
+  drop("v1.notary.");
+  drop("v1.tlog.");
+  RewriteManifest(bundle);
+  r = Verify(bundle);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find(dir + "/v1.notary.txt: the notary timestamp of v1 listed in EXPORT.txt is missing"),
+            std::string::npos)
+      << r.err;
+  restore();
+
+  // Only the tlog timestamp removed.
+  drop("v2.tlog.");
+  RewriteManifest(bundle);
+  r = Verify(bundle);
+  EXPECT_NE(r.err.find(dir + "/v2.tlog.txt: the tlog timestamp of v2 listed in EXPORT.txt is missing"),
+            std::string::npos)
+      << r.err;
+  restore();
+
+  // Any other change to the manifest: not the one the exporter signed.
+  RewriteManifest(bundle);
+  EXPECT_EQ(Verify(bundle).exit_code, 0);  // the same files give the same manifest
+  {
+    std::string m = Slurp(bundle + "/MANIFEST.sha256");
+    std::string reordered = m.substr(m.find('\n') + 1) + m.substr(0, m.find('\n') + 1);
+    std::ofstream(bundle + "/MANIFEST.sha256", std::ios::trunc) << reordered;
+  }
+  r = Verify(bundle);
+  EXPECT_NE(r.err.find("MANIFEST.sha256: is not the manifest the exporter signed in EXPORT.txt"), std::string::npos)
+      << r.err;
+  restore();
+
+  // Without the statement, a bundle proves nothing about completeness.
+  for (const char* name : {"EXPORT.txt", "EXPORT.signed", "EXPORT.sig"}) {
+    ASSERT_EQ(unlink((bundle + "/" + name).c_str()), 0);
+    r = Verify(bundle);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find(std::string(name) + ": is missing: without the exporter's signed statement"),
+              std::string::npos)
+        << r.err;
+    restore();
+  }
+  EXPECT_EQ(Verify(bundle).exit_code, 0);
+}
+
 // #15: a FIFO (or any special file) named in the manifest fails at once.
 TEST_F(EvidenceTest, AFifoNamedInTheManifestFailsFast) {
   std::string note = AddNote(kNote1);
@@ -434,8 +514,13 @@ TEST_F(EvidenceTest, Journey5NotesAreStampedExportedAndVerifiableWithStandardToo
     EXPECT_EQ(r.exit_code, 0) << "VERIFY.md block failed:\n" << block << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err;
     openssl_checks += static_cast<int>(testing::CountOccurrences(r.out, "Signature Verified Successfully"));
   }
-  // Device certificate, two version signatures, two notary statements, two checkpoints.
-  EXPECT_EQ(openssl_checks, 7);
+  // Two device certificates (Vic's, and Lee's who exported), two version
+  // signatures, two notary statements, two checkpoints, the export statement.
+  EXPECT_EQ(openssl_checks, 9);
+  EXPECT_NE(v.out.find("exported by Lee (identity "), std::string::npos) << v.out;
+  EXPECT_NE(v.out.find("its signed statement lists 1 note, 2 versions and 4 timestamps: all present"),
+            std::string::npos)
+      << v.out;
 
   // The same commands fail on a changed bundle: the manifest check catches
   // a changed text even before any signature is looked at.

@@ -375,6 +375,12 @@ TEST_F(Journey3Test, ConcurrentAmendmentsBecomeVisibleBranches) {
   r = lee_->Run({"note", "show", note, "--json"});
   EXPECT_NE(r.out.find("Vic's correction"), std::string::npos);
   EXPECT_NE(r.out.find("Vic's other correction"), std::string::npos);
+  // An exported bundle shows the fork as a fork.
+  std::string bundle = dir_.Sub("bundle");
+  ASSERT_EQ(lee_->Run({"export", note, "--out", bundle}).exit_code, 0);
+  CommandResult v = testing::RunCommand({std::string(VIGIL_BIN_DIR) + "/vigil", "verify", bundle}, {});
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_NE(v.out.find("fork: 2 versions 2 (v2, v2-"), std::string::npos) << v.out;
   EXPECT_NE(r.out.find("branch: 2 concurrent amendments made version 2"), std::string::npos) << r.out;
 }
 
