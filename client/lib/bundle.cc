@@ -548,6 +548,15 @@ Status ListFiles(const std::string& root, const std::string& rel, std::vector<st
   return Status::Ok();
 }
 
+// The decimal digits of a fingerprint, without the spaces between groups.
+std::string Digits(std::string_view fp) {
+  std::string d;
+  for (char c : fp) {
+    if (c != ' ') d += c;
+  }
+  return d;
+}
+
 bool IsLowerHex(std::string_view s) {
   for (char c : s) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
@@ -593,7 +602,7 @@ Status Fail(const std::string& file, const std::string& what) {
 
 }  // namespace
 
-StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
+StatusOr<BundleReport> VerifyBundle(const std::string& dir, const BundlePins& pins) {
   BundleReport report;
   auto& out = report.lines;
   // 1. Every file as listed, and nothing unlisted.
@@ -689,7 +698,21 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
     return keys;
   };
   VIGIL_ASSIGN_OR_RETURN(Bytes relay_key, key_of("keys/relay.pem"));
-  out.push_back("relay key (notary and log): " + crypto::Fingerprint("vigil/relay-signing", relay_key));
+  std::string relay_fp = crypto::Fingerprint("vigil/relay-signing", relay_key);
+  out.push_back("relay key (notary and log): " + relay_fp);
+  if (!pins.relay_fingerprint.empty()) {
+    if (Digits(pins.relay_fingerprint) != Digits(relay_fp)) {
+      return Fail("keys/relay.pem", "its fingerprint " + relay_fp + " is not the relay fingerprint you pinned");
+    }
+    out.push_back("  matches the relay fingerprint you pinned");
+  } else {
+    report.unpinned.push_back("the relay's key (keys/relay.pem, fingerprint " + relay_fp +
+                              "), on which the relay's timestamps rest");
+  }
+  // Identity keys by the names they sign under, for the pins and the
+  // closing summary.
+  std::map<std::string, std::set<std::string>> identities_of_name;  // name -> fingerprints
+  std::map<std::string, std::set<std::string>> names_of_identity;   // fingerprint -> names
 
   // 2. Note versions, by stem: "note-<32 hex>/v<N>" or, for a second version
   // with the same number (a fork), "note-<32 hex>/v<N>-<hash8>".
@@ -809,6 +832,8 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
       } else if (v.number() != 1) {
         return Fail(stem + ".signed", "is not version 1 but names no previous version");
       }
+      identities_of_name[v.author()].insert(crypto::Fingerprint("vigil/identity", identity_key));
+      names_of_identity[crypto::Fingerprint("vigil/identity", identity_key)].insert(v.author());
       std::string who = v.author() + " (identity " + crypto::Fingerprint("vigil/identity", identity_key) + ")";
       const auto& same_number = stems_of_number[v.number()];
       if (same_number.size() > 1 && same_number[0] == stem) {
@@ -906,6 +931,17 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
     auto s = CertificateSummary(pem);
     if (!s.ok()) return Fail(path, s.status().message());
     out.push_back("trust anchor " + path + ": " + s->second + ", SHA-256 " + s->first.substr(0, 64));
+    if (pins.tsa_ca_pems.empty()) {
+      report.unpinned.push_back("the time-stamping authority's certificate (" + path + ", " + s->second + ")");
+      continue;
+    }
+    bool pinned = false;
+    for (const auto& pinned_pem : pins.tsa_ca_pems) {
+      auto ps = CertificateSummary(pinned_pem);
+      pinned = pinned || (ps.ok() && ps->first == s->first);
+    }
+    if (!pinned) return Fail(path, "is not one of the authority certificates you pinned (--tsa-ca)");
+    out.push_back("  matches an authority certificate you pinned");
   }
   // 3. The exporter's statement: its signature, then the bundle against it
   // (what is missing is named), then the manifest it signed.
@@ -927,6 +963,8 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
       return Fail(kExportSignature, "the exporting device's signature does not verify");
     }
     exported_manifest = st->manifest_sha256;
+    identities_of_name[st->exporter].insert(crypto::Fingerprint("vigil/identity", keys.identity_key));
+    names_of_identity[crypto::Fingerprint("vigil/identity", keys.identity_key)].insert(st->exporter);
     std::set<std::string> listed;
     size_t version_count = 0, anchor_count = 0;
     for (const auto& n : st->notes) {
@@ -981,7 +1019,51 @@ StatusOr<BundleReport> VerifyBundle(const std::string& dir) {
                                  "removed or changed after export)");
   }
   out.push_back(exported);
-  out.push_back("verified: every claim in this bundle holds");
+  // A name belongs to one identity key and an identity key to one name: a
+  // version signed under one identity that names another member is caught
+  // whenever the bundle also shows that identity's own name.
+  for (const auto& [fp, names] : names_of_identity) {
+    if (names.size() > 1) {
+      std::string list;
+      for (const auto& n : names) list += (list.empty() ? "" : " and ") + n;
+      return Fail("bundle", "the identity key " + fp + " signs as both " + list +
+                                ": a version names someone other than the member who signed it");
+    }
+  }
+  for (const auto& [name, fps] : identities_of_name) {
+    std::string list;
+    for (const auto& fp : fps) list += (list.empty() ? "" : ", ") + fp;
+    if (fps.size() > 1) {
+      return Fail("bundle", "versions by different identity keys all name " + name + " as author (" + list +
+                                "): a name belongs to one identity, so at least one is signed under another's name");
+    }
+    auto pin = pins.identities.find(name);
+    if (pin == pins.identities.end()) {
+      report.unpinned.push_back("the identity key of " + name + " (fingerprint " + list + ")");
+      continue;
+    }
+    for (const auto& fp : fps) {
+      if (Digits(fp) != Digits(pin->second)) {
+        return Fail("keys/identity-*.pem", "the identity key signing as " + name + " (fingerprint " + fp +
+                                               ") is not the one you pinned for " + name);
+      }
+    }
+    out.push_back("identity of " + name + ": matches the fingerprint you pinned");
+  }
+  for (const auto& [name, _] : pins.identities) {
+    if (!identities_of_name.count(name)) {
+      return Fail("bundle", "you pinned an identity for " + name + ", but nobody of that name signed in this bundle");
+    }
+  }
+  if (report.unpinned.empty()) {
+    out.push_back("verified: every claim in this bundle holds, checked against the keys you pinned");
+  } else {
+    out.push_back("verified: every claim in this bundle holds, provided the keys it carries are genuine.");
+    out.push_back("NOT PINNED: the following were taken from the bundle itself. Someone who forged the whole bundle");
+    out.push_back("could have put in their own; compare each fingerprint with one obtained independently (from the");
+    out.push_back("relay operator, the person in person, or the authority), or give it to vigil verify to check:");
+    for (const auto& u : report.unpinned) out.push_back("  - " + u);
+  }
   return report;
 }
 

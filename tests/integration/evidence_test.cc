@@ -445,6 +445,132 @@ TEST_F(EvidenceTest, ADroppedVersionOrTimestampFailsAgainstTheExportStatement) {
   EXPECT_EQ(Verify(bundle).exit_code, 0);
 }
 
+// The digits after "identity fingerprint:" in `vigil whoami`.
+std::string WhoamiFingerprint(const testing::ClientFixture& who) {
+  std::string out = who.Run({"whoami"}).out;
+  size_t at = out.find("identity fingerprint: ");
+  EXPECT_NE(at, std::string::npos) << out;
+  if (at == std::string::npos) return "";
+  at += strlen("identity fingerprint: ");
+  return out.substr(at, out.find('\n', at) - at);
+}
+
+// #15: trust anchors can be pinned; without pins the result says, in plain
+// words, which keys came from the bundle itself.
+TEST_F(EvidenceTest, PinnedTrustIsCheckedAndUnpinnedKeysAreNamed) {
+  std::string note = AddNote(kNote1);
+  ASSERT_EQ(lee_->Run({"sync"}).exit_code, 0);
+  std::string bundle = dir_.Sub("bundle");
+  ASSERT_EQ(lee_->Run({"export", note, "--out", bundle}).exit_code, 0);
+  CommandResult r = Verify(bundle);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("verified: every claim in this bundle holds, provided the keys it carries are genuine."),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("NOT PINNED"), std::string::npos) << r.out;
+  std::string vic_fp = WhoamiFingerprint(*vic_), lee_fp = WhoamiFingerprint(*lee_);
+  EXPECT_NE(r.out.find("the identity key of Vic (fingerprint " + vic_fp + ")"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the identity key of Lee (fingerprint " + lee_fp + ")"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the relay's key (keys/relay.pem"), std::string::npos) << r.out;
+  size_t at = r.out.find("relay key (notary and log): ");
+  ASSERT_NE(at, std::string::npos);
+  at += strlen("relay key (notary and log): ");
+  std::string relay_fp = r.out.substr(at, r.out.find('\n', at) - at);
+
+  // Everything pinned: no qualifier.
+  std::string digits_only = vic_fp;
+  digits_only.erase(std::remove(digits_only.begin(), digits_only.end(), ' '), digits_only.end());
+  r = Verify(bundle, {"--relay-fingerprint", relay_fp, "--identity", "Vic=" + digits_only, "--identity",
+                      "Lee=" + lee_fp, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("every claim in this bundle holds, checked against the keys you pinned"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("\"unpinned\": []"), std::string::npos) << r.out;
+
+  // A pin that does not match fails.
+  r = Verify(bundle, {"--relay-fingerprint", lee_fp});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("keys/relay.pem: its fingerprint " + relay_fp + " is not the relay fingerprint you pinned"),
+            std::string::npos)
+      << r.err;
+  r = Verify(bundle, {"--identity", "Vic=" + lee_fp});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is not the one you pinned for Vic"), std::string::npos) << r.err;
+  r = Verify(bundle, {"--identity", "Val=" + vic_fp});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("nobody of that name signed in this bundle"), std::string::npos) << r.err;
+  testing::LocalTsa other;
+  ASSERT_TRUE(other.Start().ok());
+  r = Verify(bundle, {"--tsa-ca", other.ca_pem_path()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;  // no authority in this bundle: nothing to compare
+  EXPECT_NE(Verify(bundle, {"--identity", "Vic"}).exit_code, 0);
+}
+
+// #15: a version re-signed under another identity that names the author.
+TEST_F(EvidenceTest, AVersionReSignedUnderAnotherIdentityNamingTheAuthorFails) {
+  TwoNoteBundle b = ExportTwoNotes();
+  std::string dir = "note-" + b.vic_note;
+  // Cora re-signs Vic's whole note (still naming Vic), drops its
+  // timestamps, and signs a new export statement as herself.
+  std::vector<std::string> names;
+  ListFiles(b.dir, dir, &names);
+  for (const auto& path : names) {
+    std::string name = path.substr(path.rfind('/') + 1);
+    if (name.find(".commitment.") != std::string::npos || name.find(".notary.") != std::string::npos ||
+        name.find(".tlog.") != std::string::npos) {
+      ASSERT_EQ(unlink((b.dir + "/" + path).c_str()), 0);
+    }
+  }
+  for (auto* member : {vic_.get(), lee_.get()}) {  // their keys are no longer used
+    auto mc = OpenInProcess(*member);
+    ASSERT_TRUE(mc);
+    std::string dev = b.dir + "/keys/device-" + HexEncode(mc->Transport()->device_id);
+    store::v1::DeviceCertificate c;
+    ASSERT_TRUE(c.ParseFromString(Slurp(dev + ".cert")));
+    for (const char* ext : {".pem", ".cert", ".cert.signed", ".cert.sig"}) unlink((dev + ext).c_str());
+    unlink((b.dir + "/keys/identity-" + HexEncode(AsBytes(c.identity_public_key())).substr(0, 16) + ".pem").c_str());
+  }
+  auto statement = evidence::ParseExportStatement(Slurp(b.dir + "/EXPORT.txt"));
+  ASSERT_TRUE(statement.ok());
+  std::string prev;
+  for (const char* stem : {"/v1", "/v2"}) {
+    store::v1::NoteVersion v = SignedVersion(b.dir, dir + stem);
+    if (!prev.empty()) v.set_prev_version_hash(prev);
+    WriteForgedVersion(*cora_, v, b.dir, dir + stem);
+    prev = SignedHash(b.dir, dir + stem);
+  }
+  auto cl = OpenInProcess(*cora_);
+  ASSERT_TRUE(cl);
+  Bytes cora_device = cl->Transport()->device_id;
+  store::v1::DeviceCertificate cert;
+  ASSERT_TRUE(cert.ParseFromString(Slurp(b.dir + "/keys/device-" + HexEncode(cora_device) + ".cert")));
+  statement->exporter = "Cora";
+  statement->identity_key = ToBytes(cert.identity_public_key());
+  statement->device_id = cora_device;
+  for (auto& n : statement->notes) {
+    if (HexEncode(n.note_id) != b.vic_note) continue;
+    for (auto& v : n.versions) {
+      v.hash = ToBytes(SignedHash(b.dir, dir + "/" + v.stem));
+      v.anchors.clear();
+    }
+  }
+  RewriteManifest(b.dir);
+  statement->manifest_sha256 = crypto::Sha256(AsBytes(Slurp(b.dir + "/MANIFEST.sha256")));
+  std::string text = evidence::ExportStatementText(*statement);
+  auto sig = cl->SignForTesting(evidence::kExportStatementLabel, text);
+  ASSERT_TRUE(sig.ok());
+  cl.reset();
+  std::ofstream(b.dir + "/EXPORT.txt", std::ios::trunc) << text;
+  std::ofstream(b.dir + "/EXPORT.signed", std::ios::binary | std::ios::trunc)
+      << ToString(identity::SignedBytes(evidence::kExportStatementLabel, AsBytes(text)));
+  std::ofstream(b.dir + "/EXPORT.sig", std::ios::binary | std::ios::trunc) << sig->signature();
+  CommandResult r = Verify(b.dir);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find("signs as both Cora and Vic: a version names someone other than the member who signed it"),
+            std::string::npos)
+      << r.err;
+}
+
 // #15: a FIFO (or any special file) named in the manifest fails at once.
 TEST_F(EvidenceTest, AFifoNamedInTheManifestFailsFast) {
   std::string note = AddNote(kNote1);
