@@ -408,10 +408,28 @@ int CmdExport(const Context& ctx, const ArgList& argv) {
 }
 
 int CmdVerify(const Context&, const ArgList& argv) {
-  auto args = cli::Args::Parse(argv, {}, {"json"});
+  auto args = cli::Args::Parse(argv, {"relay-fingerprint", "identity", "tsa-ca"}, {"json"});
   if (!args.ok()) return Fail(args.status());
-  if (args->positional().size() != 1) return Fail(Status::InvalidArgument("usage: vigil verify BUNDLE_DIR"));
-  auto r = client::VerifyBundle(args->positional()[0]);
+  constexpr char kUsage[] =
+      "usage: vigil verify BUNDLE_DIR [--relay-fingerprint F] [--identity NAME=F]... [--tsa-ca PEM]...";
+  if (args->positional().size() != 1) return Fail(Status::InvalidArgument(kUsage));
+  client::BundlePins pins;
+  pins.relay_fingerprint = args->Get("relay-fingerprint").value_or("");
+  for (const auto& id : args->GetAll("identity")) {
+    size_t eq = id.find('=');
+    if (eq == 0 || eq == std::string::npos || eq + 1 == id.size()) {
+      return Fail(Status::InvalidArgument("--identity takes NAME=FINGERPRINT"));
+    }
+    pins.identities[id.substr(0, eq)] = id.substr(eq + 1);
+  }
+  for (const auto& path : args->GetAll("tsa-ca")) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream pem;
+    pem << in.rdbuf();
+    if (!in || pem.str().empty()) return Fail(Status::NotFound("cannot read --tsa-ca " + path));
+    pins.tsa_ca_pems.push_back(pem.str());
+  }
+  auto r = client::VerifyBundle(args->positional()[0], pins);
   if (!r.ok()) {
     std::cerr << "vigil: verification FAILED: " << r.status().message() << std::endl;
     return 1;
@@ -420,6 +438,8 @@ int CmdVerify(const Context&, const ArgList& argv) {
     json::Writer j(true);
     j.BeginObject().Key("verified").Bool(true).Key("checks");
     WriteNames(j, r->lines);
+    j.Key("unpinned");
+    WriteNames(j, r->unpinned);
     j.EndObject();
     std::cout << j.Take() << std::endl;
   } else {

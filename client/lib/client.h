@@ -428,6 +428,9 @@ class Client {
   // One pass of RecheckPending (visit events, or note versions), in the
   // caller's transaction.
   Status RecheckPendingPass(bool notes, SyncResult* result);
+  // Rejects the versions of `note_id` by anyone but `author` (who wrote its
+  // version 1): only the author amends a note.
+  Status RejectOtherAuthors(ByteSpan note_id, const std::string& author, SyncResult* result);
   StatusOr<std::vector<std::string>> VisitRecipients(const std::string& visit_id_hex);
   // Queues a signed record for the visit's team, in the caller's transaction.
   Status EnqueueRecord(const std::string& visit_hex, const std::string& me,

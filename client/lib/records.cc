@@ -146,6 +146,24 @@ StatusOr<Verdict> JudgeNote(storage::Db& db, const ParsedNote& n) {
       notes.push_back("gap: the previous version of this note has not arrived");
     }
   }
+  // Only the note's author amends (#15): every version must be by the
+  // member who wrote the earliest version this device holds, on any of
+  // their devices. CheckSignature has tied v.author() to the signing
+  // device's member, and this device pins one identity key per name
+  // (AcceptMember refuses a changed key), so the same name means the same
+  // identity key.
+  {
+    VIGIL_ASSIGN_OR_RETURN(auto st_cached, db.PrepareCached(
+        "SELECT author FROM note_versions WHERE note_id = ? AND hash != ? AND status != 'rejected' "
+        "AND number <= ? ORDER BY number LIMIT 1"));
+    auto& st = *st_cached;
+    st.BindBlob(1, AsBytes(v.note_id())).BindBlob(2, n.hash).Bind(3, static_cast<int64_t>(v.number()));
+    VIGIL_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row && st.ColumnText(0) != v.author()) {
+      return Verdict::Reject("only the note's author " + st.ColumnText(0) + " may amend it; this version is by " +
+                             v.author());
+    }
+  }
   // Per-device sequence.
   {
     VIGIL_ASSIGN_OR_RETURN(auto st_cached, db.PrepareCached(
@@ -725,6 +743,20 @@ StatusOr<NoteVersionInfo> Client::AmendNote(const std::string& note_id, const st
   Bytes prev = st.ColumnBlob(0);
   uint32_t number = static_cast<uint32_t>(st.ColumnInt64(1)) + 1;
   std::string visit_hex = HexEncode(st.ColumnBlob(2));
+  // Only the note's author amends it (any of their devices): the team would
+  // reject anyone else's version.
+  {
+    VIGIL_ASSIGN_OR_RETURN(std::string me, MyName());
+    VIGIL_ASSIGN_OR_RETURN(auto au_cached, db_.PrepareCached(
+        "SELECT author FROM note_versions WHERE note_id = ? AND status = 'ok' ORDER BY number LIMIT 1"));
+    auto& au = *au_cached;
+    au.BindBlob(1, nid);
+    VIGIL_ASSIGN_OR_RETURN(bool have, au.Step());
+    if (have && au.ColumnText(0) != me) {
+      return Status::PermissionDenied("only the note's author, " + au.ColumnText(0) + ", can amend note " +
+                                      nid_hex.substr(0, 8));
+    }
+  }
   return WriteNoteVersion(nid, visit_hex, number, prev, text, attachments);
 }
 
@@ -761,11 +793,39 @@ Status Client::ReceiveNoteVersion(const sv1::SignedObject& obj, const std::strin
                                std::to_string(v.number()) + " rejected: " + verdict.problem);
   }
   VIGIL_RETURN_IF_ERROR(InsertNoteRow(db_, pn, obj, verdict, now));
+  if (verdict.status == "ok" && v.number() == 1) {
+    // Version 1 arrived after later versions: those by anyone else than its
+    // author are rejected now (only the author amends).
+    VIGIL_RETURN_IF_ERROR(RejectOtherAuthors(ToBytes(v.note_id()), v.author(), result));
+  }
   if (verdict.status != "rejected") {
     for (int i = 0; i < v.attachments_size(); ++i) {
       VIGIL_RETURN_IF_ERROR(InsertAttachmentRow(db_, pn.hash, i, v.attachments(i), nullptr, "pending",
                                                 "not downloaded yet"));
     }
+  }
+  return Status::Ok();
+}
+
+Status Client::RejectOtherAuthors(ByteSpan note_id, const std::string& author, SyncResult* result) {
+  VIGIL_ASSIGN_OR_RETURN(auto st, db_.PrepareCached(
+      "SELECT hash, number, author FROM note_versions WHERE note_id = ? AND author != ? AND status != 'rejected'"));
+  st->BindBlob(1, note_id).Bind(2, author);
+  struct Row { Bytes hash; int64_t number; std::string author; };
+  std::vector<Row> rows;
+  for (;;) {
+    VIGIL_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    rows.push_back({st->ColumnBlob(0), st->ColumnInt64(1), st->ColumnText(2)});
+  }
+  for (const auto& r : rows) {
+    std::string problem = "only the note's author " + author + " may amend it; this version is by " + r.author;
+    VIGIL_ASSIGN_OR_RETURN(auto up, db_.PrepareCached(
+        "UPDATE note_versions SET status = 'rejected', problem = ? WHERE hash = ?"));
+    up->Bind(1, problem).BindBlob(2, r.hash);
+    VIGIL_RETURN_IF_ERROR(up->Run());
+    result->problems.push_back("note " + HexEncode(note_id).substr(0, 8) + " v" + std::to_string(r.number) +
+                               " rejected: " + problem);
   }
   return Status::Ok();
 }
@@ -794,6 +854,9 @@ Status Client::RecheckPendingPass(bool notes, SyncResult* result) {
   }
   for (const auto& r : rows) {
     Verdict verdict;
+    bool note_v1 = false;
+    Bytes note_id;
+    std::string note_author;
     if (!notes) {
       sv1::VisitEvent e;
       if (!e.ParseFromArray(r.body.data(), static_cast<int>(r.body.size()))) continue;
@@ -803,6 +866,9 @@ Status Client::RecheckPendingPass(bool notes, SyncResult* result) {
       if (!pn.v.ParseFromArray(r.body.data(), static_cast<int>(r.body.size()))) continue;
       pn.hash = r.key;
       VIGIL_ASSIGN_OR_RETURN(verdict, JudgeNote(db_, pn));
+      note_v1 = pn.v.number() == 1;
+      note_id = ToBytes(pn.v.note_id());
+      note_author = pn.v.author();
     }
     if (verdict.status == "pending") continue;
     VIGIL_ASSIGN_OR_RETURN(auto up, db_.PrepareCached(!notes
@@ -811,6 +877,9 @@ Status Client::RecheckPendingPass(bool notes, SyncResult* result) {
     up->Bind(1, verdict.status).Bind(2, verdict.problem).BindBlob(3, r.key);
     VIGIL_RETURN_IF_ERROR(up->Run());
     if (verdict.status == "rejected") result->problems.push_back(verdict.problem);
+    if (notes && verdict.status == "ok" && note_v1) {
+      VIGIL_RETURN_IF_ERROR(RejectOtherAuthors(note_id, note_author, result));
+    }
   }
   return Status::Ok();
 }

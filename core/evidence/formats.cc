@@ -1,6 +1,7 @@
 // The text formats of commitments, notary tokens, log checkpoints and
 // inclusion tokens (see vigil/evidence.h). Strict parsers: exact keys in
 // exact order, lower-case hex of exact length, bounded sizes.
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 
@@ -323,6 +324,149 @@ StatusOr<std::vector<Bytes>> ParseConsistency(std::string_view text, uint64_t fi
     proof.push_back(std::move(p));
   }
   return proof;
+}
+
+// --- Export statements ---
+
+namespace {
+constexpr char kExportMagic[] = "vigil-export-v1";
+
+// "notary", "tlog", "rfc3161-<k>" -> rank for ordering (rfc3161-k after tlog).
+std::optional<uint64_t> AnchorRank(std::string_view a) {
+  if (a == "notary") return 0;
+  if (a == "tlog") return 1;
+  if (a.substr(0, 8) != "rfc3161-") return std::nullopt;
+  auto k = Number(a.substr(8), "anchor");
+  if (!k.ok() || *k == 0 || *k > 16) return std::nullopt;
+  return 1 + *k;
+}
+
+// Splits "a b c" on single spaces into exactly `n` parts.
+std::optional<std::vector<std::string_view>> Words(std::string_view line, size_t n) {
+  std::vector<std::string_view> out;
+  size_t pos = 0;
+  while (out.size() + 1 < n) {
+    size_t sp = line.find(' ', pos);
+    if (sp == std::string_view::npos) return std::nullopt;
+    out.push_back(line.substr(pos, sp - pos));
+    pos = sp + 1;
+  }
+  out.push_back(line.substr(pos));
+  for (auto w : out) {
+    if (w.empty() || w.find(' ') != std::string_view::npos) return std::nullopt;
+  }
+  return out;
+}
+}  // namespace
+
+std::string ExportStatementText(const ExportStatement& s) {
+  std::string t = std::string(kExportMagic) + "\n";
+  t += "exporter " + s.exporter + "\n";
+  t += "identity " + HexEncode(s.identity_key) + "\n";
+  t += "device " + HexEncode(s.device_id) + "\n";
+  t += "time " + TimeValue(s.time_ms) + "\n";
+  t += "manifest " + HexEncode(s.manifest_sha256) + "\n";
+  t += "notes " + std::to_string(s.notes.size()) + "\n";
+  for (const auto& n : s.notes) {
+    t += "note " + HexEncode(n.note_id) + " versions " + std::to_string(n.versions.size()) + " head " +
+         std::to_string(n.head) + "\n";
+    for (const auto& v : n.versions) {
+      std::string anchors;
+      for (const auto& a : v.anchors) anchors += (anchors.empty() ? "" : ",") + a;
+      t += "version " + std::to_string(v.number) + " " + v.stem + " " + HexEncode(v.hash) + " anchors " +
+           (anchors.empty() ? std::string("none") : anchors) + "\n";
+    }
+  }
+  return t;
+}
+
+StatusOr<ExportStatement> ParseExportStatement(std::string_view text) {
+  if (text.size() > kMaxExportStatement) return Status::InvalidArgument("export statement too large");
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\n') {  // names may be UTF-8
+      return Status::InvalidArgument("export statement has a control character");
+    }
+  }
+  Lines l(text);
+  ExportStatement s;
+  VIGIL_RETURN_IF_ERROR(l.Magic(kExportMagic));
+  VIGIL_ASSIGN_OR_RETURN(auto exporter, l.Field("exporter"));
+  if (exporter.size() > 64) return Status::InvalidArgument("exporter: name too long");
+  s.exporter = std::string(exporter);
+  VIGIL_ASSIGN_OR_RETURN(auto id, l.Field("identity"));
+  VIGIL_ASSIGN_OR_RETURN(s.identity_key, Hex(id, 32, "identity"));
+  VIGIL_ASSIGN_OR_RETURN(auto dev, l.Field("device"));
+  VIGIL_ASSIGN_OR_RETURN(s.device_id, Hex(dev, 16, "device"));
+  VIGIL_ASSIGN_OR_RETURN(auto time, l.Field("time"));
+  VIGIL_ASSIGN_OR_RETURN(s.time_ms, Time(time));
+  VIGIL_ASSIGN_OR_RETURN(auto man, l.Field("manifest"));
+  VIGIL_ASSIGN_OR_RETURN(s.manifest_sha256, Hex(man, 32, "manifest"));
+  VIGIL_ASSIGN_OR_RETURN(auto nv, l.Field("notes"));
+  VIGIL_ASSIGN_OR_RETURN(uint64_t note_count, Number(nv, "notes"));
+  if (note_count == 0 || note_count > 10000) return Status::InvalidArgument("notes: out of range");
+  for (uint64_t i = 0; i < note_count; ++i) {
+    VIGIL_ASSIGN_OR_RETURN(auto nl, l.Field("note"));
+    auto w = Words(nl, 5);
+    if (!w || (*w)[1] != "versions" || (*w)[3] != "head") {
+      return Status::InvalidArgument("expected 'note <id> versions <n> head <n>'");
+    }
+    ExportNote n;
+    VIGIL_ASSIGN_OR_RETURN(n.note_id, Hex((*w)[0], 16, "note"));
+    if (!s.notes.empty() && !(s.notes.back().note_id < n.note_id)) {
+      return Status::InvalidArgument("notes are not in ascending order of id");
+    }
+    VIGIL_ASSIGN_OR_RETURN(uint64_t count, Number((*w)[2], "versions"));
+    VIGIL_ASSIGN_OR_RETURN(uint64_t head, Number((*w)[4], "head"));
+    if (count == 0 || count > 10000 || head == 0 || head > 0xffffffffu) {
+      return Status::InvalidArgument("note: versions or head out of range");
+    }
+    n.head = static_cast<uint32_t>(head);
+    uint32_t highest = 0;
+    for (uint64_t j = 0; j < count; ++j) {
+      VIGIL_ASSIGN_OR_RETURN(auto vl, l.Field("version"));
+      auto vw = Words(vl, 5);
+      if (!vw || (*vw)[3] != "anchors") {
+        return Status::InvalidArgument("expected 'version <n> <stem> <hash> anchors <list>'");
+      }
+      ExportVersion v;
+      VIGIL_ASSIGN_OR_RETURN(uint64_t number, Number((*vw)[0], "version"));
+      if (number == 0 || number > 0xffffffffu) return Status::InvalidArgument("version: out of range");
+      v.number = static_cast<uint32_t>(number);
+      v.stem = std::string((*vw)[1]);
+      VIGIL_ASSIGN_OR_RETURN(v.hash, Hex((*vw)[2], 32, "version hash"));
+      std::string plain = "v" + std::to_string(v.number);
+      if (v.stem != plain && v.stem != plain + "-" + HexEncode(v.hash).substr(0, 8)) {
+        return Status::InvalidArgument("version: the file stem does not match the number and hash");
+      }
+      if (!n.versions.empty() && (n.versions.back().number > v.number ||
+                                  (n.versions.back().number == v.number && n.versions.back().stem >= v.stem))) {
+        return Status::InvalidArgument("versions are not in bundle order");
+      }
+      std::string_view list = (*vw)[4];
+      if (list != "none") {
+        uint64_t last_rank = 0;
+        size_t pos = 0;
+        while (pos <= list.size()) {
+          size_t comma = list.find(',', pos);
+          std::string_view a = list.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+          auto rank = AnchorRank(a);
+          if (!rank || (!v.anchors.empty() && *rank <= last_rank)) {
+            return Status::InvalidArgument("anchors: unknown, repeated or out of order");
+          }
+          last_rank = *rank;
+          v.anchors.emplace_back(a);
+          if (comma == std::string_view::npos) break;
+          pos = comma + 1;
+        }
+      }
+      highest = std::max(highest, v.number);
+      n.versions.push_back(std::move(v));
+    }
+    if (highest != n.head) return Status::InvalidArgument("note: head is not its highest version");
+    s.notes.push_back(std::move(n));
+  }
+  if (!l.AtEnd()) return Status::InvalidArgument("export statement: unexpected text after the last note");
+  return s;
 }
 
 }  // namespace vigil::evidence

@@ -12,6 +12,7 @@
 #include "testing/testing.h"
 #include "vigil/crypto.h"
 #include "vigil/net.h"
+#include "vigil/store/v1/store.pb.h"
 
 namespace vigil {
 
@@ -44,6 +45,23 @@ class TeamTest : public ::testing::Test {
     if (!cl.ok()) return nullptr;
     (*cl)->set_timeout_ms(5000);
     return std::move(cl).value();
+  }
+
+  // Sends a hand-made signed record as `who` to `to` (names), past every
+  // check `who`'s own client would make: for forgery tests.
+  void Inject(const testing::ClientFixture& who, const std::vector<std::string>& to,
+              const store::v1::SignedObject& obj, bool is_note) {
+    auto cl = OpenInProcess(who);
+    ASSERT_TRUE(cl);
+    store::v1::Payload p;
+    p.set_version(1);
+    p.set_message_id(ToString(crypto::RandomBytes(16)));
+    p.set_from_name(cl->name_for_testing());
+    p.set_sent_at_ms(1);
+    if (is_note) *p.mutable_note_version() = obj;
+    else *p.mutable_visit_event() = obj;
+    Status s = cl->SendPayloadForTesting(to, p);
+    ASSERT_TRUE(s.ok()) << s.ToString();
   }
 
   // A raw CURVE connection with a member's device keys.

@@ -139,6 +139,49 @@ StatusOr<InclusionToken> VerifyInclusionToken(ByteSpan token, ByteSpan digest, B
 std::string ConsistencyText(uint64_t first, uint64_t second, const std::vector<Bytes>& proof);
 StatusOr<std::vector<Bytes>> ParseConsistency(std::string_view text, uint64_t first, uint64_t second);
 
+// --- Export statements (EXPORT.txt of an evidence bundle) ---
+//
+//   vigil-export-v1
+//   exporter <name>
+//   identity <64 hex: the exporter's Ed25519 identity public key>
+//   device <32 hex: the id of the device that signed this statement>
+//   time <ms since the epoch, UTC> <ISO 8601 UTC>
+//   manifest <64 hex: SHA-256 of MANIFEST.sha256, exactly>
+//   notes <n>
+//   then, for each note (ascending note id):
+//   note <32 hex: note id> versions <count> head <highest version number>
+//   then, for each of its versions (in bundle order: number, then file name):
+//   version <number> <file stem: v<N> or v<N>-<hash8>> <64 hex: version hash> anchors <list>
+//
+// <list> is "none" or the anchor files the version has, comma-separated
+// without spaces, in this order: notary, tlog, rfc3161-1, rfc3161-2, ...
+// The exporting device signs SignedBytes("vigil/export-statement/v1", text).
+struct ExportVersion {
+  uint32_t number = 0;
+  std::string stem;  // "v<N>" or "v<N>-<hash8>"
+  Bytes hash;        // 32
+  std::vector<std::string> anchors;
+};
+struct ExportNote {
+  Bytes note_id;  // 16
+  uint32_t head = 0;
+  std::vector<ExportVersion> versions;
+};
+struct ExportStatement {
+  std::string exporter;
+  Bytes identity_key;  // 32
+  Bytes device_id;     // 16
+  int64_t time_ms = 0;
+  Bytes manifest_sha256;  // 32
+  std::vector<ExportNote> notes;
+};
+inline constexpr char kExportStatementLabel[] = "vigil/export-statement/v1";
+inline constexpr size_t kMaxExportStatement = 4 * 1024 * 1024;
+std::string ExportStatementText(const ExportStatement& s);
+// Strict: exact keys in order, counts that match, notes in ascending id,
+// anchor names from the list above, each at most once and in order.
+StatusOr<ExportStatement> ParseExportStatement(std::string_view text);
+
 // "2026-12-01T18:05:00.123Z"
 std::string IsoUtc(int64_t ms);
 
