@@ -69,13 +69,19 @@ export async function renderShow(ctx, id) {
     },
   });
   const canAmend = ctx.state.role === 'volunteer';
+  // Whether what this device wrote has left it (the outbox is empty).
+  const st = ctx.status || {};
+  const sendState = st.outbox === 0
+    ? h('p.success#send-state', { text: t('note.all_sent') })
+    : h('p.notice#send-state', { text: t('note.waiting', { count: st.outbox ?? '?' }) });
   return {
     title: t('note.title'),
-    live: ['notes'],
+    live: ['notes', 'status'],
     node: h('div',
       h('p', h('a', { href: `#/visit/${n.visit_id}`, text: t('note.back_visit') })),
       h('h1', { text: t('note.title_versions', { count: n.versions.length }) }),
       problemsBox(n),
+      sendState,
       h('div.row',
         canAmend ? h('a.button', { href: `#/note/${n.id}/amend`, text: t('note.amend') }) : null,
         stampBtn,
