@@ -69,7 +69,7 @@ const routes = [
 ];
 
 let renderSeq = 0;
-async function show(viewFn, args, tab) {
+async function show(viewFn, args, tab, live = false) {
   const seq = ++renderSeq;
   for (const a of document.querySelectorAll('#nav a')) {
     if (a.dataset.route === tab) a.setAttribute('aria-current', 'page');
@@ -84,8 +84,14 @@ async function show(viewFn, args, tab) {
   }
   if (seq !== renderSeq) return;
   ctx.view = view;
+  const scroll = window.scrollY;
   clear(main);
   append(main, [view.node]);
+  if (live) {
+    // A live update: keep the member's place; do not move their focus.
+    window.scrollTo(0, scroll);
+    return;
+  }
   if (view.title) document.title = `${view.title} · ${t('app.title')}`;
   else document.title = t('app.title');
   const h1 = main.querySelector('h1');
@@ -96,7 +102,8 @@ async function show(viewFn, args, tab) {
   if (view.focus) view.focus.focus();
 }
 
-async function route() {
+async function route(live = false) {
+  if (live instanceof Event) live = false;
   const st = ctx.state;
   if (!st) return;
   if (st.store === 'none') return show(welcome.renderInit, [], null);
@@ -105,7 +112,7 @@ async function route() {
   const path = window.location.hash.replace(/^#/, '') || '/';
   for (const [re, fn, tab] of routes) {
     const m = re.exec(path);
-    if (m) return show(fn, m.slice(1), tab);
+    if (m) return show(fn, m.slice(1), tab, live);
   }
   return show(home.render, [], 'home');
 }
@@ -256,7 +263,7 @@ function onChanged(what) {
     }
     if (w.includes('status') || w.includes('problems')) await refreshStatus();
     const v = ctx.view;
-    if (v && v.live && v.live.some((x) => w.includes(x)) && !editing()) route();
+    if (v && v.live && v.live.some((x) => w.includes(x)) && !editing()) route(true);
   }, 150);
 }
 

@@ -2,6 +2,7 @@
 import { api, enc } from '../api.js';
 import { t, formatTime } from '../i18n.js';
 import { h, field } from '../dom.js';
+import { zipFolder } from '../zip.js';
 
 export async function render(ctx) {
   const [visits, notes] = await Promise.all([api.get('/api/visits'), api.get('/api/notes').catch(() => [])]);
@@ -24,13 +25,17 @@ export async function render(ctx) {
     h('td', h('a.button', { href: `/api/export?visit=${enc(v.id)}`, download: '', text: t('evidence.export_visit') }))));
 
   const file = field('evidence.bundle', 'input', { type: 'file', accept: '.zip,application/zip', hint: 'evidence.bundle_hint' });
+  const folder = field('evidence.folder', 'input', { type: 'file', webkitdirectory: true, hint: 'evidence.folder_hint' });
+  // One source at a time: choosing a folder clears the .zip and back.
+  file.input.addEventListener('change', () => { folder.input.value = ''; });
+  folder.input.addEventListener('change', () => { file.input.value = ''; });
   const claims = h('div', { 'aria-live': 'polite' });
   const verifyBtn = h('button', { type: 'submit', text: t('evidence.verify') });
   const form = h('form', {
     onsubmit: async (e) => {
       e.preventDefault();
-      const f = file.input.files[0];
       claims.replaceChildren();
+      const f = file.input.files[0] || (folder.input.files.length ? await zipFolder(folder.input.files) : null);
       if (!f) { claims.append(h('p.error', { role: 'alert', text: t('evidence.pick') })); return; }
       verifyBtn.disabled = true;
       claims.append(h('p', { text: t('evidence.checking') }));
@@ -46,7 +51,7 @@ export async function render(ctx) {
         verifyBtn.disabled = false;
       }
     },
-  }, file.row, verifyBtn);
+  }, file.row, folder.row, verifyBtn);
 
   const table = (heads, rows, emptyKey) => (rows.length ? h('div.table-wrap', h('table',
     h('thead', h('tr', heads.map((k) => h('th', { scope: 'col', text: t(k) })))), h('tbody', rows)))
