@@ -11,6 +11,7 @@ PACKAGES=(
   libsqlcipher-dev sqlcipher
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev libcurl4-openssl-dev openssl
+  libcpp-httplib-dev nlohmann-json3-dev libzip-dev
   strace
   clang libclang-rt-14-dev
   systemd

@@ -3,6 +3,7 @@
 
 #include "client/cli/commands.h"
 #include "vigil/identity.h"
+#include "client/lib/views.h"
 #include "vigil/json.h"
 
 namespace vigil::cli_client {
@@ -82,15 +83,7 @@ int CmdWhoami(const Context& ctx, const ArgList& argv) {
   if (!w.ok()) return Fail(w.status());
   if (args->Has("json")) {
     json::Writer j(true);
-    j.BeginObject();
-    j.Key("name").String(w->name);
-    j.Key("role").String(w->role);
-    j.Key("device_id").String(HexEncode(w->device_id));
-    j.Key("identity_fingerprint").String(w->identity_fingerprint);
-    j.Key("device_fingerprint").String(w->device_fingerprint);
-    j.Key("relay_endpoint").String(w->relay_endpoint);
-    j.Key("relay_fingerprint").String(w->relay_fingerprint);
-    j.EndObject();
+    client::views::WriteWhoami(j, *w);
     std::cout << j.Take() << std::endl;
     return 0;
   }
@@ -125,12 +118,7 @@ int CmdDevice(const Context& ctx, const ArgList& argv) {
     if (!devices.ok()) return Fail(devices.status());
     if (args->Has("json")) {
       json::Writer j(true);
-      j.BeginArray();
-      for (const auto& d : *devices) {
-        j.BeginObject().Key("id").String(d.id).Key("current").Bool(d.current);
-        j.Key("created_at_ms").Int(d.created_at_ms).Key("fingerprint").String(d.fingerprint).EndObject();
-      }
-      j.EndArray();
+      client::views::WriteDevices(j, *devices);
       std::cout << j.Take() << std::endl;
     } else {
       for (const auto& d : *devices) std::cout << d.id << (d.current ? "  (this device)" : "") << "\n";
@@ -157,15 +145,7 @@ int CmdMembers(const Context& ctx, const ArgList& argv) {
   bool warned = false;
   if (args->Has("json")) {
     json::Writer j(true);
-    j.BeginArray();
-    for (const auto& m : *members) {
-      j.BeginObject().Key("name").String(m.name).Key("role").String(m.role);
-      j.Key("identity_fingerprint").String(m.identity_fingerprint).Key("verified").Bool(m.verified);
-      j.Key("devices").Int(m.devices);
-      if (!m.warning.empty()) j.Key("warning").String(m.warning);
-      j.EndObject();
-    }
-    j.EndArray();
+    client::views::WriteMembers(j, *members);
     std::cout << j.Take() << std::endl;
   } else {
     for (const auto& m : *members) {

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "client/cli/commands.h"
+#include "client/lib/views.h"
 #include "vigil/json.h"
 
 namespace vigil::cli_client {
@@ -18,18 +19,7 @@ int CmdStatus(const Context& ctx, const ArgList& argv) {
   if (args->Has("json")) {
     json::Writer j(true);
     j.BeginObject();
-    j.Key("joined").Bool(s->joined);
-    j.Key("relay_reachable").Bool(s->relay_reachable);
-    j.Key("relay_endpoint").String(s->relay_endpoint);
-    j.Key("relay_fingerprint").String(s->relay_fingerprint);
-    j.Key("relay_key_pinned").Bool(!s->relay_fingerprint.empty());
-    j.Key("outbox").Int(s->outbox);
-    j.Key("pending_uploads").Int(s->pending_uploads);
-    j.Key("last_sync_ms").Int(s->last_sync_ms);
-    j.Key("log_alarm").Bool(s->log_alarm);
-    if (s->log_alarm) j.Key("log_alarm_reason").String(s->log_alarm_reason);
-    j.Key("pending_timestamps").Int(s->pending_timestamps);
-    if (!s->relay_error.empty()) j.Key("relay_error").String(s->relay_error);
+    client::views::WriteStatusFields(j, *s);
     j.EndObject();
     std::cout << j.Take() << std::endl;
   } else {

@@ -37,6 +37,7 @@ int CmdMembers(const Context& ctx, const ArgList& args);
 int CmdVerifyMember(const Context& ctx, const ArgList& args);
 int CmdExport(const Context& ctx, const ArgList& args);
 int CmdVerify(const Context& ctx, const ArgList& args);
+int CmdApp(const Context& ctx, const ArgList& args);
 
 // Reads the passphrase and opens the device store in ctx.home.
 StatusOr<std::unique_ptr<client::Client>> OpenClient(const Context& ctx, const cli::Args& args);

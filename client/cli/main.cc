@@ -39,6 +39,8 @@ constexpr char kUsage[] =
     "                               --new-passphrase-file or a prompt)\n"
     "  backup --out FILE            encrypted copy of this device's store (FILE and FILE.key)\n"
     "  restore --from FILE          put a backup in place in an empty --home\n"
+    "  app [--port N] [--no-browser] [--idle-minutes M]   the interface in your browser, on\n"
+    "                               127.0.0.1 only; prints the address to open (docs/APP.md)\n"
     "The home directory is --home, else $VIGIL_HOME, else ~/.vigil. The passphrase comes\n"
     "from VIGIL_PASSPHRASE, --passphrase-file FILE, or a prompt.\n";
 
@@ -93,6 +95,7 @@ int Main(int argc, char** argv) {
   if (cmd == "verify-member") return CmdVerifyMember(ctx, args);
   if (cmd == "export") return CmdExport(ctx, args);
   if (cmd == "verify") return CmdVerify(ctx, args);
+  if (cmd == "app") return CmdApp(ctx, args);
   std::cerr << "vigil: unknown command '" << cmd << "'; run vigil --help" << std::endl;
   return 2;
 }

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "client/cli/commands.h"
+#include "client/lib/views.h"
 #include "vigil/json.h"
 
 namespace vigil::cli_client {
@@ -63,11 +64,7 @@ int CmdSync(const Context& ctx, const ArgList& argv) {
   if (args->Has("json")) {
     json::Writer j(true);
     j.BeginObject();
-    j.Key("sent").Int(r->sent);
-    j.Key("outbox").Int(r->outbox_left);
-    j.Key("received").Int(r->received);
-    j.Key("duplicates").Int(r->duplicates);
-    j.Key("rejected").Int(static_cast<int64_t>(r->rejected.size()));
+    client::views::WriteSyncFields(j, *r);
     j.EndObject();
     std::cout << j.Take() << std::endl;
   } else {
@@ -89,18 +86,7 @@ int CmdInbox(const Context& ctx, const ArgList& argv) {
   if (!msgs.ok()) return Fail(msgs.status());
   if (args->Has("json")) {
     json::Writer j(true);
-    j.BeginArray();
-    for (const auto& m : *msgs) {
-      j.BeginObject();
-      j.Key("id").String(m.id);
-      j.Key("from").String(m.from);
-      j.Key("from_device").String(m.from_device);
-      j.Key("sent_at_ms").Int(m.sent_at_ms);
-      j.Key("received_at_ms").Int(m.received_at_ms);
-      j.Key("text").String(m.text);
-      j.EndObject();
-    }
-    j.EndArray();
+    client::views::WriteInbox(j, *msgs);
     std::cout << j.Take() << std::endl;
     return 0;
   }

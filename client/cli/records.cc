@@ -6,21 +6,16 @@
 
 #include "client/cli/commands.h"
 #include "client/lib/bundle.h"
+#include "client/lib/views.h"
 #include "vigil/json.h"
 
 namespace vigil::cli_client {
 namespace {
 
-std::string Iso(int64_t ms) {
-  time_t secs = static_cast<time_t>(ms / 1000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
-}
+using client::views::Iso;
+using client::views::WriteNames;
+using client::views::WriteNote;
+using client::views::WriteVisit;
 
 StatusOr<std::string> TextFrom(const cli::Args& args) {
   if (args.Has("text") == args.Has("file")) {
@@ -32,109 +27,6 @@ StatusOr<std::string> TextFrom(const cli::Args& args) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-void WriteNames(json::Writer& j, const std::vector<std::string>& names) {
-  j.BeginArray();
-  for (const auto& n : names) j.String(n);
-  j.EndArray();
-}
-
-void WriteVisit(json::Writer& j, const client::VisitInfo& v, bool with_events) {
-  j.BeginObject();
-  j.Key("id").String(v.id);
-  j.Key("status").String(v.status);
-  j.Key("detainee").String(v.detainee);
-  j.Key("a_number").String(v.a_number);
-  j.Key("facility").String(v.facility);
-  j.Key("at").String(v.at);
-  j.Key("coordinator").String(v.team.coordinator);
-  j.Key("volunteers");
-  WriteNames(j, v.team.volunteers);
-  j.Key("legal");
-  WriteNames(j, v.team.legal);
-  if (with_events) {
-    j.Key("events").BeginArray();
-    for (const auto& e : v.events) {
-      j.BeginObject();
-      j.Key("id").String(e.id);
-      j.Key("kind").String(e.kind);
-      j.Key("author").String(e.author);
-      j.Key("created_at").String(Iso(e.created_at_ms));
-      if (!e.reason.empty()) j.Key("reason").String(e.reason);
-      j.Key("status").String(e.status);
-      if (!e.problem.empty()) j.Key("problem").String(e.problem);
-      j.EndObject();
-    }
-    j.EndArray();
-  }
-  j.EndObject();
-}
-
-void WriteNote(json::Writer& j, const client::NoteInfo& n) {
-  j.BeginObject();
-  j.Key("id").String(n.id);
-  j.Key("visit_id").String(n.visit_id);
-  j.Key("versions").BeginArray();
-  for (const auto& v : n.versions) {
-    j.BeginObject();
-    j.Key("version").Int(v.number);
-    j.Key("hash").String(v.hash);
-    j.Key("prev_hash").String(v.prev_hash);
-    j.Key("author").String(v.author);
-    j.Key("author_device").String(v.author_device);
-    j.Key("device_seq").Uint(v.device_seq);
-    j.Key("text").String(v.text);
-    j.Key("attachments").BeginArray();
-    for (const auto& a : v.attachments) {
-      j.BeginObject();
-      j.Key("index").Int(a.index);
-      j.Key("name").String(a.name);
-      j.Key("size").Uint(a.size);
-      j.Key("sha256").String(a.sha256);
-      j.Key("status").String(a.status);
-      if (!a.problem.empty()) j.Key("problem").String(a.problem);
-      j.EndObject();
-    }
-    j.EndArray();
-    j.Key("signature").String(v.signature_valid ? "valid" : "INVALID");
-    j.Key("status").String(v.status);
-    if (!v.problem.empty()) j.Key("problem").String(v.problem);
-    j.Key("created_at").String(Iso(v.created_at_ms));
-    j.Key("timestamps").BeginArray();
-    // The author's device clock, as signed by the author. Independent
-    // anchors (relay notary, transparency log, RFC 3161) are added by the
-    // Evidence work; until then this list says plainly what the time rests on.
-    j.BeginObject();
-    j.Key("source").String("author device clock (signed by the author; not independent)");
-    j.Key("time").String(Iso(v.created_at_ms));
-    j.EndObject();
-    j.BeginObject();
-    j.Key("source").String("received by this device");
-    j.Key("time").String(Iso(v.received_at_ms));
-    j.EndObject();
-    // Independent anchors over the version's salted commitment; re-verified
-    // each time they are shown.
-    for (const auto& a : v.anchors) {
-      j.BeginObject();
-      j.Key("source").String(a.source);
-      j.Key("plugin").String(a.plugin);
-      j.Key("status").String(a.status);
-      if (a.status == "ok") j.Key("time").String(Iso(a.time_ms));
-      if (!a.problem.empty()) j.Key("problem").String(a.problem);
-      j.EndObject();
-    }
-    j.EndArray();
-    if (!v.commitment.empty()) j.Key("commitment_sha256").String(v.commitment);
-    int pending = 0;
-    for (const auto& a : v.anchors) pending += a.status == "pending";
-    j.Key("pending_anchors").Int(pending);
-    j.EndObject();
-  }
-  j.EndArray();
-  j.Key("problems");
-  WriteNames(j, n.problems);
-  j.EndObject();
 }
 
 void PrintNoteText(const client::NoteInfo& n) {
@@ -313,9 +205,7 @@ int CmdNote(const Context& ctx, const ArgList& argv) {
     if (!r.ok()) return Fail(r.status());
     if (args->Has("json")) {
       json::Writer j(true);
-      j.BeginObject().Key("stamped").Int(r->stamped).Key("pending").Int(r->pending).Key("problems");
-      WriteNames(j, r->problems);
-      j.EndObject();
+      client::views::WriteStamp(j, *r);
       std::cout << j.Take() << std::endl;
     } else {
       std::cout << "stamped: " << r->stamped << ", pending: " << r->pending << "\n";
@@ -368,9 +258,7 @@ int CmdTsa(const Context& ctx, const ArgList& argv) {
     if (!l.ok()) return Fail(l.status());
     if (args->Has("json")) {
       json::Writer j(true);
-      j.BeginArray();
-      for (const auto& t : *l) j.BeginObject().Key("url").String(t.url).Key("added_at").String(Iso(t.added_at_ms)).EndObject();
-      j.EndArray();
+      client::views::WriteTsas(j, *l);
       std::cout << j.Take() << std::endl;
     } else {
       for (const auto& t : *l) std::cout << t.url << "\n";
@@ -419,7 +307,7 @@ int CmdVerify(const Context&, const ArgList& argv) {
   if (args->Has("json")) {
     json::Writer j(true);
     j.BeginObject().Key("verified").Bool(true).Key("checks");
-    WriteNames(j, r->lines);
+    client::views::WriteNames(j, r->lines);
     j.EndObject();
     std::cout << j.Take() << std::endl;
   } else {

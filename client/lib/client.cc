@@ -408,7 +408,7 @@ StatusOr<std::string> Client::CreateInvite(const std::string& role, const std::s
   return code;
 }
 
-StatusOr<Client::DeviceStatus> Client::GetStatus() {
+StatusOr<Client::DeviceStatus> Client::GetStatus(bool ask_relay) {
   DeviceStatus d;
   VIGIL_ASSIGN_OR_RETURN(auto ep, GetConfig(db_, "relay_endpoint"));
   d.joined = ep.has_value();
@@ -430,7 +430,7 @@ StatusOr<Client::DeviceStatus> Client::GetStatus() {
     d.log_alarm = true;
     d.log_alarm_reason = ToString(alarm->span());
   }
-  if (d.joined) {
+  if (d.joined && ask_relay) {
     auto conn = Connection();
     if (conn.ok()) {
       v1::Request ping;

@@ -87,6 +87,22 @@ struct MemberInfo {
   std::string warning;               // e.g. the relay showed another identity key
 };
 
+// A message this device sent (client/lib/app_support.cc).
+struct SentMessage {
+  std::string id;  // hex message id
+  std::string to;
+  int64_t sent_at_ms = 0;
+  std::string text;
+  bool delivered = false;  // false: still in the outbox
+};
+
+// A draft kept encrypted in the device store until it is saved as a note.
+struct Draft {
+  std::string key;
+  std::string text;
+  int64_t updated_ms = 0;
+};
+
 struct SendResult {
   std::string message_id;  // hex
   bool delivered = false;  // false: queued in the outbox (relay unreachable or refused)
@@ -206,6 +222,22 @@ class Client {
   // Delivers the outbox, then fetches, verifies, decrypts, stores and acks.
   StatusOr<SyncResult> Sync();
   StatusOr<std::vector<InboxMessage>> Inbox();
+  // Messages this device sent, oldest first, each delivered or still queued.
+  StatusOr<std::vector<SentMessage>> SentMessages();
+
+  // --- drafts (client/lib/app_support.cc): text kept encrypted in the
+  //     device store; `key` is 1..100 of [A-Za-z0-9:._-] ---
+  Status PutDraft(const std::string& key, const std::string& text);
+  // NotFound when there is none.
+  StatusOr<Draft> GetDraft(const std::string& key);
+  Status DeleteDraft(const std::string& key);
+  // Every draft's key and time (texts left out).
+  StatusOr<std::vector<Draft>> ListDrafts();
+
+  // For long-running programs (vigil app): forget that the relay proved
+  // unreachable earlier in this process and drop the connection, so that the
+  // next call tries the relay again.
+  void RetryRelay();
 
   // --- visits (coordinators assign and cancel; the visit's volunteers
   //     accept, decline and complete) ---
@@ -282,7 +314,11 @@ class Client {
     int pending_timestamps = 0;     // anchors not obtained yet (retried on sync)
     std::string relay_error;        // why unreachable
   };
-  StatusOr<DeviceStatus> GetStatus();
+  // `ask_relay`: ask the relay whether it is reachable (waits up to 5 s); when
+  // false, relay_reachable is false and only the device's own state is read.
+  StatusOr<DeviceStatus> GetStatus(bool ask_relay = true);
+  // Messages and records still in the outbox (no relay needed).
+  StatusOr<int> OutboxSize();
   // Re-wraps the store key under a new passphrase (the database is not
   // rewritten). Static: works on a closed store.
   static Status ChangePassphrase(const std::string& home, ByteSpan old_passphrase,

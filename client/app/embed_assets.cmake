@@ -1,0 +1,33 @@
+# Writes OUT: a C++ file holding every file under WEB_DIR as a byte array,
+# and vigil::app::EmbeddedAssets() listing them. Run by client/CMakeLists.txt
+# at build time (cmake -P); no network, no tools beyond CMake.
+file(GLOB_RECURSE files RELATIVE ${WEB_DIR} ${WEB_DIR}/*)
+list(SORT files)
+set(body "// Generated from client/app/web by client/app/embed_assets.cmake. Do not edit.\n")
+string(APPEND body "#include \"client/app/assets.h\"\n\nnamespace vigil::app {\nnamespace {\n")
+set(table "")
+set(i 0)
+foreach(f ${files})
+  # Editor leftovers and hidden files are not part of the page.
+  get_filename_component(name ${f} NAME)
+  if(name MATCHES "^\\." OR name MATCHES "~$")
+    continue()
+  endif()
+  file(READ ${WEB_DIR}/${f} hex HEX)
+  string(LENGTH "${hex}" hexlen)
+  math(EXPR size "${hexlen} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(REGEX REPLACE "((0x..,){32})" "\\1\n" bytes "${bytes}")
+  string(APPEND body "const unsigned char kAsset${i}[] = {${bytes}0};\n")
+  string(APPEND table "    {\"/${f}\", kAsset${i}, ${size}},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND body "\n}  // namespace\n\nconst Asset* EmbeddedAssets() {\n  static const Asset kAssets[] = {\n${table}    {nullptr, nullptr, 0},\n  };\n  return kAssets;\n}\n\n}  // namespace vigil::app\n")
+# Rewrite only when changed, so an unchanged page does not rebuild the app.
+if(EXISTS ${OUT})
+  file(READ ${OUT} old)
+  if(old STREQUAL body)
+    return()
+  endif()
+endif()
+file(WRITE ${OUT} "${body}")

@@ -1,0 +1,242 @@
+// Journey 7 through the app's JSON API, with a real relay and one real
+// `vigil app` process per member: the coordinator assigns a visit, the
+// volunteer accepts and writes a note while the relay is down (queued), the
+// background sync delivers it once the relay is back (the event stream says
+// so), the volunteer amends it, and the legal adviser sees both signed
+// versions and exports a zip that `vigil verify` accepts. SIGTERM stops an
+// app with exit 0 and nothing lost.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <set>
+
+#include "app_fixture.h"
+#include "testing/testing.h"
+#include "vigil/crypto.h"
+
+namespace vigil {
+namespace {
+
+using nlohmann::json;
+
+// Unzips with Python's zipfile (an independent reader), into `dir`.
+bool Unzip(const std::string& zip, const std::string& dir) {
+  testing::CommandResult r = testing::RunCommand(
+      {"/usr/bin/python3", "-c", "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])", zip, dir});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.exit_code == 0;
+}
+
+std::set<std::string> FilesUnder(const std::string& dir) {
+  std::set<std::string> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) out.insert(std::filesystem::relative(e.path(), dir).string());
+  }
+  return out;
+}
+
+class AppJourneyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(crypto::InitCrypto().ok());
+    relay_ = std::make_unique<testing::RelayFixture>(dir_);
+    Status s = relay_->Start();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  std::unique_ptr<AppProcess> Member(const std::string& role, const std::string& name, const std::string& pass) {
+    auto app = std::make_unique<AppProcess>(dir_, dir_.Sub(name + "-home"),
+                                            std::vector<std::string>{"--sync-seconds", "2"});
+    app->Start();
+    std::string invite = relay_->Invite(role, name);
+    app->InitAndJoin(pass, invite);
+    return app;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<testing::RelayFixture> relay_;
+};
+
+TEST_F(AppJourneyTest, AssignAcceptNoteOfflineDeliverAmendExportVerify) {
+  auto cora = Member("coordinator", "Cora", "cora pass");
+  auto vic = Member("volunteer", "Vic", "vic pass");
+  auto lee = Member("legal", "Lee", "lee pass");
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_EQ(cora->Get("/api/state").json.value("role", ""), "coordinator");
+
+  // The coordinator assigns a visit.
+  ApiAnswer a = cora->Post("/api/visits", {{"volunteers", {"Vic"}},
+                                           {"legal", {"Lee"}},
+                                           {"detainee", "D. Example"},
+                                           {"facility", "Theo Lacy Facility, Orange CA"},
+                                           {"at", "2026-12-01T10:00-08:00"}});
+  ASSERT_EQ(a.status, 201) << a.body;
+  std::string visit = a.json.value("id", "");
+  EXPECT_FALSE(a.json.value("queued", true));
+
+  // The volunteer syncs, sees it assigned, accepts.
+  ASSERT_EQ(vic->Post("/api/sync").status, 200);
+  a = vic->Get("/api/visits");
+  ASSERT_EQ(a.status, 200) << a.body;
+  ASSERT_EQ(a.json.size(), 1u);
+  EXPECT_EQ(a.json[0].value("status", ""), "assigned");
+  EXPECT_EQ(a.json[0].value("id", ""), visit);
+  a = vic->Post("/api/visits/" + visit + "/accept");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_FALSE(a.json.value("queued", true));
+  EXPECT_EQ(vic->Get("/api/visits/" + visit).json.value("status", ""), "accepted");
+  // Unknown ids: 404, and the app goes on.
+  EXPECT_EQ(vic->Post("/api/visits/" + std::string(32, 'f') + "/accept").status, 404);
+  EXPECT_EQ(vic->Post("/api/visits/" + visit + "/fly").status, 404);
+
+  // Vic's event stream, read in the background from here on.
+  std::atomic<bool> sync_sent_seen{false};
+  std::string events;
+  std::mutex events_mu;
+  std::thread stream([&] {
+    auto c = vic->Client();
+    c->set_read_timeout(40, 0);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(40);
+    c->Get("/api/events", [&](const char* data, size_t n) {
+      std::lock_guard<std::mutex> lock(events_mu);
+      events.append(data, n);
+      // A sync event that sent something (the queued note).
+      size_t at = events.find("event: sync\ndata: {\"sent\":");
+      while (at != std::string::npos) {
+        size_t v = at + std::strlen("event: sync\ndata: {\"sent\":");
+        if (v < events.size() && events[v] != '0') sync_sent_seen = true;
+        at = events.find("event: sync\ndata: {\"sent\":", v);
+      }
+      return !sync_sent_seen && std::chrono::steady_clock::now() < deadline;
+    });
+  });
+
+  // Offline: the note is saved on the device and queued.
+  ASSERT_TRUE(relay_->Stop().ok());
+  a = vic->Post("/api/notes", {{"visit", visit}, {"text", "Arrived 09:50. Guard said interpreter unavailable."}});
+  ASSERT_EQ(a.status, 201) << a.body;
+  std::string note = a.json.value("id", "");
+  EXPECT_FALSE(a.json.value("delivered", true)) << "the relay is down: queued";
+  a = vic->Get("/api/status");
+  EXPECT_GT(a.json.value("outbox", 0), 0);
+  EXPECT_EQ(vic->Get("/api/notes/" + note).json["versions"].size(), 1u);
+
+  // Back online: the background sync delivers it, and the stream says so.
+  ASSERT_TRUE(relay_->Restart().ok());
+  EXPECT_TRUE(vic->WaitOutboxEmpty(20000)) << vic->Get("/api/status").body;
+  stream.join();
+  EXPECT_TRUE(sync_sent_seen.load()) << events;
+  {
+    std::lock_guard<std::mutex> lock(events_mu);
+    EXPECT_NE(events.find("event: changed"), std::string::npos) << events;
+  }
+
+  // Amend: a new signed version.
+  a = vic->Post("/api/notes/" + note + "/amend", {{"text", "Correction: arrived 09:55."}});
+  ASSERT_EQ(a.status, 201) << a.body;
+  EXPECT_EQ(a.json.value("version", 0), 2);
+  EXPECT_TRUE(a.json.value("delivered", false));
+
+  // The legal adviser sees both versions, signed by Vic.
+  ASSERT_EQ(lee->Post("/api/sync").status, 200);
+  a = lee->Get("/api/notes/" + note);
+  ASSERT_EQ(a.status, 200) << a.body;
+  ASSERT_EQ(a.json["versions"].size(), 2u) << a.body;
+  for (const auto& v : a.json["versions"]) {
+    EXPECT_EQ(v.value("author", ""), "Vic");
+    EXPECT_EQ(v.value("signature", ""), "valid");
+  }
+  EXPECT_EQ(a.json["versions"][1].value("text", ""), "Correction: arrived 09:55.");
+
+  // Export as a zip; unzipped, `vigil verify` accepts it.
+  auto r = lee->Client()->Get("/api/export?note=" + note);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("Content-Type"), "application/zip");
+  std::string top = "vigil-note-" + note.substr(0, 8);
+  EXPECT_NE(r->get_header_value("Content-Disposition").find(top + ".zip"), std::string::npos);
+  ASSERT_TRUE(testing::WriteFile(dir_.Sub("bundle.zip"), r->body));
+  ASSERT_TRUE(Unzip(dir_.Sub("bundle.zip"), dir_.Sub("unzipped")));
+  testing::CommandResult v = testing::RunCommand({testing::BinPath("vigil"), "verify", dir_.Sub("unzipped/" + top)});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+
+  // The same zip through the app's verify: every claim ok; a changed byte fails.
+  a = lee->Raw("POST", "/api/verify", r->body, "application/zip");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_TRUE(a.json.value("ok", false)) << a.body;
+  EXPECT_GT(a.json["lines"].size(), 2u);
+  std::string text_file;
+  for (const auto& f : FilesUnder(dir_.Sub("unzipped/" + top))) {
+    // The first version's text (".../v1.txt").
+    if (f.size() >= 6 && f.compare(f.size() - 6, 6, "v1.txt") == 0 && text_file.empty()) text_file = f;
+  }
+  ASSERT_FALSE(text_file.empty());
+  std::string content = testing::ReadFile(dir_.Sub("unzipped/" + top + "/" + text_file));
+  content[0] ^= 1;
+  ASSERT_TRUE(testing::WriteFile(dir_.Sub("unzipped/" + top + "/" + text_file), content));
+  testing::CommandResult rezip = testing::RunCommand(
+      {"/usr/bin/python3", "-c",
+       "import os, sys, zipfile\nz = zipfile.ZipFile(sys.argv[1], 'w')\nfor d, _, fs in os.walk(sys.argv[2]):\n"
+       "  for f in fs:\n    p = os.path.join(d, f); z.write(p, os.path.relpath(p, os.path.dirname(sys.argv[2])))\nz.close()",
+       dir_.Sub("tampered.zip"), dir_.Sub("unzipped/" + top)});
+  ASSERT_EQ(rezip.exit_code, 0) << rezip.err;
+  a = lee->Raw("POST", "/api/verify", testing::ReadFile(dir_.Sub("tampered.zip")), "application/zip");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_FALSE(a.json.value("ok", true));
+  ASSERT_FALSE(a.json["lines"].empty());
+  EXPECT_FALSE(a.json["lines"].back().value("ok", true));
+
+  // SIGTERM: exit 0; the store keeps everything; the CLI's own export of the
+  // same note has exactly the files the zip had.
+  EXPECT_EQ(lee->Stop(), 0) << lee->process()->Stderr();
+  EXPECT_EQ(vic->Stop(), 0) << vic->process()->Stderr();
+  testing::ClientFixture lee_cli(dir_, "Lee", "lee pass");
+  testing::CommandResult ex = testing::RunCommand(
+      {testing::BinPath("vigil"), "--home", lee->home(), "export", note, "--out", dir_.Sub("cli-export"), "--no-sync"},
+      {{"VIGIL_PASSPHRASE", "lee pass"}});
+  ASSERT_EQ(ex.exit_code, 0) << ex.err;
+  std::filesystem::remove_all(dir_.Sub("unzipped"));
+  ASSERT_TRUE(Unzip(dir_.Sub("bundle.zip"), dir_.Sub("unzipped")));
+  EXPECT_EQ(FilesUnder(dir_.Sub("unzipped/" + top)), FilesUnder(dir_.Sub("cli-export")));
+  testing::CommandResult notes = testing::RunCommand(
+      {testing::BinPath("vigil"), "--home", vic->home(), "note", "show", note, "--json"},
+      {{"VIGIL_PASSPHRASE", "vic pass"}});
+  ASSERT_EQ(notes.exit_code, 0) << notes.err;
+  EXPECT_NE(notes.out.find("Correction: arrived 09:55."), std::string::npos);
+  EXPECT_EQ(cora->Stop(), 0);
+}
+
+TEST_F(AppJourneyTest, MessagesShowDeliveredOrQueued) {
+  auto cora = Member("coordinator", "Cora", "cora pass");
+  auto vic = Member("volunteer", "Vic", "vic pass");
+  ASSERT_FALSE(HasFatalFailure());
+  ApiAnswer a = vic->Post("/api/messages", {{"to", "Cora"}, {"text", "Met D. at 10:05"}});
+  ASSERT_EQ(a.status, 201) << a.body;
+  EXPECT_TRUE(a.json.value("delivered", false));
+  ASSERT_TRUE(relay_->Stop().ok());
+  a = vic->Post("/api/messages", {{"to", "Cora"}, {"text", "Asked for a Russian interpreter"}});
+  ASSERT_EQ(a.status, 201) << a.body;
+  EXPECT_FALSE(a.json.value("delivered", true));
+  a = vic->Get("/api/messages");
+  ASSERT_EQ(a.status, 200) << a.body;
+  ASSERT_EQ(a.json["sent"].size(), 2u);
+  EXPECT_TRUE(a.json["sent"][0].value("delivered", false));
+  EXPECT_FALSE(a.json["sent"][1].value("delivered", true));
+  ASSERT_TRUE(relay_->Restart().ok());
+  EXPECT_TRUE(vic->WaitOutboxEmpty(20000));
+  EXPECT_TRUE(vic->Get("/api/messages").json["sent"][1].value("delivered", false));
+  ASSERT_EQ(cora->Post("/api/sync").status, 200);
+  a = cora->Get("/api/messages");
+  ASSERT_EQ(a.json["inbox"].size(), 2u) << a.body;
+  EXPECT_EQ(a.json["inbox"][0].value("from", ""), "Vic");
+  // Members and whoami follow the CLI's --json fields.
+  a = cora->Get("/api/members");
+  ASSERT_EQ(a.status, 200);
+  bool saw_vic = false;
+  for (const auto& m : a.json) saw_vic |= m.value("name", "") == "Vic" && m.contains("identity_fingerprint");
+  EXPECT_TRUE(saw_vic) << a.body;
+  EXPECT_EQ(cora->Get("/api/whoami").json.value("name", ""), "Cora");
+}
+
+}  // namespace
+}  // namespace vigil
