@@ -150,6 +150,7 @@ function renderSync() {
   parts.push(s.last_sync_ms ? t('sync.last', { ago: formatAgo(s.last_sync_ms) }) : t('sync.never'));
   parts.push(t('sync.queued', { count: s.outbox ?? 0 }));
   pill.textContent = parts.join(' · ');
+  if (ctx.view && ctx.view.onStatus) ctx.view.onStatus(s);
   banner.hidden = Boolean(s.relay_reachable);
   banner.textContent = t('sync.offline_banner');
   // Problems are shown loudly and stay until the member says they read them.

@@ -6,7 +6,7 @@ import { short } from './common.js';
 
 // A sync notice about a linked device ends with its 6-digit code.
 function linkedCodes(ctx) {
-  return ctx.notices.map((n) => /linked a new device (\w+).*?(\d{6})\s*$/.exec(n)).filter(Boolean)
+  return ctx.notices.map((n) => /linked a new device (\w+).*?(\d{3} ?\d{3})\s*$/.exec(n)).filter(Boolean)
     .map((m) => ({ device: m[1], sas: m[2] }));
 }
 

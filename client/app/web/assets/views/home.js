@@ -59,6 +59,15 @@ export async function render(ctx) {
   const unread = (msgs.inbox || []).filter((m) => (m.received_at_ms || 0) > seen).length;
   const s = ctx.status || {};
 
+  // The sync facts follow /api/status as it changes (app.js calls onStatus).
+  const dd = { relay: h('dd'), last: h('dd'), queued: h('dd'), stamps: h('dd') };
+  const onStatus = (st) => {
+    dd.relay.textContent = st.relay_reachable ? t('sync.online') : t('sync.offline');
+    dd.last.textContent = st.last_sync_ms ? formatAgo(st.last_sync_ms) : t('sync.never');
+    dd.queued.textContent = t('home.queued_count', { count: st.outbox ?? 0 });
+    dd.stamps.textContent = String(st.pending_timestamps ?? 0);
+  };
+  onStatus(s);
   const syncMsg = h('p', { 'aria-live': 'polite' });
   const syncBtn = h('button.secondary', {
     type: 'button',
@@ -89,14 +98,10 @@ export async function render(ctx) {
     h('section.panel', { 'aria-labelledby': 'sync-h' },
       h('h2#sync-h', { text: t('home.sync') }),
       h('dl.facts',
-        h('dt', { text: t('home.relay') }),
-        h('dd', { text: s.relay_reachable ? t('sync.online') : t('sync.offline') }),
-        h('dt', { text: t('home.last_sync') }),
-        h('dd', { text: s.last_sync_ms ? formatAgo(s.last_sync_ms) : t('sync.never') }),
-        h('dt', { text: t('home.queued') }),
-        h('dd', { text: t('home.queued_count', { count: s.outbox ?? 0 }) }),
-        h('dt', { text: t('home.pending_timestamps') }),
-        h('dd', { text: String(s.pending_timestamps ?? 0) })),
+        h('dt', { text: t('home.relay') }), dd.relay,
+        h('dt', { text: t('home.last_sync') }), dd.last,
+        h('dt', { text: t('home.queued') }), dd.queued,
+        h('dt', { text: t('home.pending_timestamps') }), dd.stamps),
       h('div.row', syncBtn), syncMsg));
 
   const isCoordinator = ctx.state.role === 'coordinator';
@@ -105,6 +110,7 @@ export async function render(ctx) {
   return {
     title: t('home.title'),
     live: ['visits', 'messages'],
+    onStatus,
     keepFocus: true,
     node: h('div',
       h('div.spread', h('h1', { text: t('home.greeting', { name }) }),

@@ -70,13 +70,16 @@ export async function renderShow(ctx, id) {
   });
   const canAmend = ctx.state.role === 'volunteer';
   // Whether what this device wrote has left it (the outbox is empty).
-  const st = ctx.status || {};
-  const sendState = st.outbox === 0
-    ? h('p.success#send-state', { text: t('note.all_sent') })
-    : h('p.notice#send-state', { text: t('note.waiting', { count: st.outbox ?? '?' }) });
+  const sendState = h('p#send-state', { role: 'status' });
+  const onStatus = (st) => {
+    sendState.className = st.outbox === 0 ? 'success' : 'notice';
+    sendState.textContent = st.outbox === 0 ? t('note.all_sent') : t('note.waiting', { count: st.outbox ?? '?' });
+  };
+  onStatus(ctx.status || {});
   return {
     title: t('note.title'),
-    live: ['notes', 'status'],
+    live: ['notes'],
+    onStatus,
     node: h('div',
       h('p', h('a', { href: `#/visit/${n.visit_id}`, text: t('note.back_visit') })),
       h('h1', { text: t('note.title_versions', { count: n.versions.length }) }),

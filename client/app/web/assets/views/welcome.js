@@ -113,7 +113,7 @@ function joinedPanel(ctx, r) {
     return h('div.success-panel',
       h('h2', { tabindex: '-1', text: t('join.linked_title', { name: r.name }) }),
       h('p', { text: t('join.sas_intro') }),
-      h('p.sas', { 'aria-label': t('join.sas_label', { code: r.sas.split('').join(' ') }), text: r.sas }),
+      h('p.sas', { 'aria-label': t('join.sas_label', { code: r.sas.replace(/\D/g, '').split('').join(' ') }), text: r.sas }),
       h('p', { text: t('join.sas_then') }),
       done);
   }
