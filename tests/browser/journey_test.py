@@ -35,6 +35,26 @@ def unlock(b, member):
     b.heading(f'Hello, {member.name}', timeout=30)
 
 
+def assign(b, detainee, a_number, facility, hours_ahead, shot=None):
+    """Cora's Assign a visit form, from the home screen; returns the visit id."""
+    b.go('/')
+    b.heading('Hello, Cora')
+    b.click('#assign-open')
+    b.type('Person to visit', detainee)
+    if a_number:
+        b.type('A-number (optional)', a_number)
+    b.type('Facility', facility)
+    at = (datetime.datetime.now() + datetime.timedelta(hours=hours_ahead)).strftime('%Y-%m-%dT%H:%M')
+    b.set_value('Date and time', at)
+    b.click('main label', 'Vic')
+    b.click('main label', 'Lee')
+    if shot:
+        b.shot(shot)
+    b.click('main button[type=submit]', 'Assign the visit')
+    b.heading(f'Visit to {detainee}', timeout=30)
+    return wait_until(lambda: re.search(r'#/visit/([0-9a-f]{32})$', b.d.current_url), 10, 'the visit URL').group(1)
+
+
 def sync_until(b, app, cond, what, timeout=45):
     """Asks the app to sync (as a script would) until cond() holds."""
     def f():
@@ -61,23 +81,27 @@ with Harness('journey') as hx:
     b.open(app_c)
     b.shot('unlock')
     unlock(b, cora)
-    b.click('#assign-open')
-    b.type('Person to visit', DETAINEE)
-    b.type('A-number (optional)', 'A123456789')
-    b.type('Facility', FACILITY)
-    at = (datetime.datetime.now() + datetime.timedelta(hours=2)).strftime('%Y-%m-%dT%H:%M')
-    b.set_value('Date and time', at)
-    b.click('main label', 'Vic')
-    b.click('main label', 'Lee')
-    b.shot('assign')
-    b.click('main button[type=submit]', 'Assign the visit')
-    b.heading(f'Visit to {DETAINEE}', timeout=30)
-    visit_id = wait_until(lambda: re.search(r'#/visit/([0-9a-f]{32})$', b.d.current_url), 10, 'the visit URL').group(1)
+    visit_id = assign(b, DETAINEE, 'A123456789', FACILITY, 2, shot='assign')
     b.find_text('main .badge', 'Assigned')
     b.find_text('main dd', 'A123456789')
     b.shot('visit-assigned')
+
+    hx.step('Cora assigns two more visits and cancels one')
+    other_id = assign(b, 'M. Rivera', '', 'Adelanto ICE Processing Center', 26)
+    cancel_id = assign(b, 'J. Okafor', '', 'Otay Mesa Detention Center', 50)
+    b.click('main button', 'Cancel the visit…')
+    b.type('Reason for cancelling (optional)', 'Facility closed to visitors')
+    b.click('main button[type=submit]', 'Cancel the visit')
+    b.find_text('main .badge', 'Cancelled', timeout=30)
+    b.find_text('main tbody tr', 'Facility closed to visitors')
+    b.go('/')
+    b.heading('Hello, Cora')
+    for name in (DETAINEE, 'M. Rivera', 'J. Okafor'):
+        b.find_text('main a.visit-card', name)
+    b.shot('home-coordinator')
     visits = app_c.api('GET', '/api/visits', expect=200)
-    check([v['id'] for v in visits] == [visit_id], f'the API lists {visits}, not the one visit assigned')
+    check(sorted(v['id'] for v in visits) == sorted([visit_id, other_id, cancel_id]),
+          f'the API lists {visits}, not the three visits assigned')
 
     # Cora sends Vic a message and looks at the other screens.
     hx.step('Cora: messages, members, devices, invite, settings')
@@ -127,14 +151,29 @@ with Harness('journey') as hx:
     hx.step('Vic accepts the visit')
     b.open(app_v)
     unlock(b, vic)
-    card = sync_until(b, app_v, lambda: [e for e in b.d.find_elements('css selector', 'main a.visit-card')
-                                         if DETAINEE in e.text], 'the visit on Vic\'s home screen')
+    cards = lambda: [e for e in b.d.find_elements('css selector', 'main a.visit-card')]  # noqa: E731
+    sync_until(b, app_v, lambda: all(any(n in e.text for e in cards()) for n in (DETAINEE, 'M. Rivera', 'J. Okafor')),
+               'the three visits on Vic\'s home screen')
+    card = [e for e in cards() if DETAINEE in e.text]
     b.shot('home')
     card[0].click()
     b.heading(f'Visit to {DETAINEE}')
     b.click('main button', 'Accept this visit')
     b.find_text('main .badge', 'Accepted', timeout=30)
     b.shot('visit')
+
+    hx.step('Vic declines the second visit (a reason is needed)')
+    b.go(f'/visit/{other_id}')
+    b.heading('Visit to M. Rivera')
+    b.click('main button', 'Decline…')
+    b.click('main button[type=submit]', 'Decline the visit')
+    b.find_text('main p[role=alert]', 'Please say why.')
+    b.type('Why can you not go?', 'Car broke down')
+    b.click('main button[type=submit]', 'Decline the visit')
+    b.find_text('main .badge', 'Declined', timeout=30)
+    b.find_text('main tbody tr', 'Car broke down')
+    b.go(f'/visit/{visit_id}')
+    b.heading(f'Visit to {DETAINEE}')
 
     hx.step('the relay stops; Vic writes a note')
     relay.stop()

@@ -28,6 +28,9 @@ export function h(spec, attrs, ...children) {
              k === 'selected' || k === 'readOnly') el[k] = Boolean(v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }
+  // Forms check their fields themselves and say what is missing in words
+  // (role=alert), in the member's language, instead of the browser's bubbles.
+  if (el.tagName === 'FORM') el.noValidate = true;
   append(el, children);
   return el;
 }
