@@ -633,6 +633,8 @@ void Api::Handle(const httplib::Request& req, RequestBody& body, httplib::Respon
     if (!GetString(b, "name", true, &name, res) || !GetString(b, "fingerprint", true, &fp, res)) return;
     return WithClient(res, [&](client::Client& c, Service& s) {
       Status st = c.VerifyMember(name, fp);
+      // A fingerprint that does not match is the member's mistake to see, not a refusal.
+      if (st.code() == Code::kUnauthenticated) return WriteError(res, 400, "bad_request", st.message());
       if (!st.ok()) return WriteStatusError(res, st);
       s.feed().Changed({"members"});
       NoContent(res);

@@ -95,8 +95,9 @@ class AppProcess {
   ApiAnswer Raw(const std::string& method, const std::string& path, const std::string& body,
                 const std::string& content_type, const httplib::Headers& h = {}, bool with_token = true) const {
     auto c = Client(with_token);
-    httplib::Result r = method == "PUT" ? c->Put(path, h, body, content_type.c_str())
-                                        : c->Post(path, h, body, content_type.c_str());
+    httplib::Result r = method == "PUT"      ? c->Put(path, h, body, content_type.c_str())
+                        : method == "DELETE" ? c->Delete(path, h, body, content_type.c_str())
+                                             : c->Post(path, h, body, content_type.c_str());
     return From(r);
   }
 

@@ -7,6 +7,7 @@
 // app with exit 0 and nothing lost.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <set>
@@ -236,6 +237,118 @@ TEST_F(AppJourneyTest, MessagesShowDeliveredOrQueued) {
   for (const auto& m : a.json) saw_vic |= m.value("name", "") == "Vic" && m.contains("identity_fingerprint");
   EXPECT_TRUE(saw_vic) << a.body;
   EXPECT_EQ(cora->Get("/api/whoami").json.value("name", ""), "Cora");
+}
+
+}  // namespace
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// The rest of the API on a joined team: invites, devices (link a second
+// device), members verify, attachments, stamp, TSAs, drafts, settings,
+// backup, passphrase change.
+TEST_F(AppJourneyTest, DevicesInvitesAttachmentsSettingsBackupPassphrase) {
+  auto cora = Member("coordinator", "Cora", "cora pass");
+  ASSERT_FALSE(HasFatalFailure());
+  // A coordinator's invite, shown once, works for a new member's app.
+  ApiAnswer a = cora->Post("/api/invites", {{"role", "volunteer"}, {"name", "Vic"}, {"expires_hours", 2}});
+  ASSERT_EQ(a.status, 201) << a.body;
+  std::string invite = a.json.value("code", "");
+  EXPECT_EQ(cora->Post("/api/invites", {{"role", "volunteer"}, {"name", 5}}).status, 400);
+  auto vic = std::make_unique<AppProcess>(dir_, dir_.Sub("Vic-home"), std::vector<std::string>{"--sync-seconds", "2"});
+  ASSERT_NO_FATAL_FAILURE(vic->Start());
+  EXPECT_EQ(vic->Post("/api/join", {{"code", invite}}).status, 423) << "join needs a store";
+  ASSERT_NO_FATAL_FAILURE(vic->InitAndJoin("vic pass", invite));
+  EXPECT_EQ(vic->Get("/api/whoami").json.value("role", ""), "volunteer");
+
+  // Members: verify in person (a wrong fingerprint is refused and says so).
+  std::string vic_fp = vic->Get("/api/whoami").json.value("identity_fingerprint", "");
+  ASSERT_EQ(cora->Get("/api/members").status, 200);
+  a = cora->Post("/api/members/verify", {{"name", "Vic"}, {"fingerprint", "12345 67890"}});
+  EXPECT_EQ(a.status, 400) << a.body;
+  EXPECT_EQ(cora->Post("/api/members/verify", {{"name", "Vic"}, {"fingerprint", vic_fp}}).status, 204);
+  bool verified = false;
+  for (const auto& m : cora->Get("/api/members").json) verified |= m.value("name", "") == "Vic" && m.value("verified", false);
+  EXPECT_TRUE(verified);
+
+  // Devices: list, link a second device of Vic's, see the 6-digit code.
+  a = vic->Get("/api/devices");
+  ASSERT_EQ(a.status, 200);
+  ASSERT_EQ(a.json.size(), 1u);
+  EXPECT_TRUE(a.json[0].value("current", false));
+  a = vic->Post("/api/devices/link");
+  ASSERT_EQ(a.status, 201) << a.body;
+  std::string link = a.json.value("code", "");
+  auto vic2 = std::make_unique<AppProcess>(dir_, dir_.Sub("Vic2-home"), std::vector<std::string>{"--sync-seconds", "2"});
+  ASSERT_NO_FATAL_FAILURE(vic2->Start());
+  ASSERT_EQ(vic2->Post("/api/init", {{"passphrase", "vic pass 2"}}).status, 201);
+  a = vic2->Post("/api/join", {{"code", link}});
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_TRUE(a.json.value("linking", false));
+  std::string sas = a.json.value("sas", "");
+  EXPECT_EQ(std::count_if(sas.begin(), sas.end(), [](char c) { return c >= '0' && c <= '9'; }), 6) << sas;
+  EXPECT_EQ(vic->Post("/api/devices/" + std::string(16, '0') + "/revoke").status, 404);
+
+  // A visit, a note with an attachment (uploaded, streamed), its download.
+  a = cora->Post("/api/visits", {{"volunteers", {"Vic"}}, {"detainee", "D. Example"},
+                                 {"facility", "Adelanto"}, {"at", "2026-12-02T09:00-08:00"}});
+  ASSERT_EQ(a.status, 201) << a.body;
+  std::string visit = a.json.value("id", "");
+  ASSERT_EQ(vic->Post("/api/sync").status, 200);
+  std::string photo(300 * 1024, '\0');
+  for (size_t i = 0; i < photo.size(); ++i) photo[i] = static_cast<char>(i * 7);
+  a = vic->Raw("POST", "/api/uploads?name=intake%20form.png", photo, "application/octet-stream");
+  ASSERT_EQ(a.status, 201) << a.body;
+  std::string upload = a.json.value("upload", "");
+  ASSERT_EQ(vic->Put("/api/drafts/new:" + visit, {{"text", "Intake form"}}).status, 204);
+  EXPECT_EQ(vic->Get("/api/drafts").json.size(), 1u);
+  a = vic->Post("/api/notes", {{"visit", visit}, {"text", "Intake form attached"}, {"attachments", {upload}}});
+  ASSERT_EQ(a.status, 201) << a.body;
+  std::string note = a.json.value("id", "");
+  EXPECT_EQ(vic->Post("/api/notes", {{"visit", visit}, {"text", "again"}, {"attachments", {upload}}}).status, 404)
+      << "an upload is used once";
+  auto r = vic->Client()->Get("/api/notes/" + note + "/versions/1/attachments/0");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->body, photo);
+  EXPECT_EQ(r->get_header_value("Content-Disposition"), "attachment; filename=\"intake form.png\"");
+  EXPECT_EQ(vic->Get("/api/notes/" + note + "/versions/1/attachments/1").status, 404);
+  a = vic->Get("/api/notes?visit=" + visit);
+  ASSERT_EQ(a.status, 200);
+  ASSERT_EQ(a.json.size(), 1u);
+  EXPECT_EQ(a.json[0]["versions"][0]["attachments"][0].value("size", 0), static_cast<int>(photo.size()));
+  EXPECT_EQ(vic->Raw("DELETE", "/api/drafts/new:" + visit, "", "application/json").status, 204);
+  EXPECT_EQ(vic->Get("/api/drafts/new:" + visit).status, 404);
+  // Stamp and TSAs.
+  a = vic->Post("/api/notes/" + note + "/stamp");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_TRUE(a.json.contains("stamped"));
+  a = vic->Get("/api/tsas");
+  ASSERT_EQ(a.status, 200);
+  EXPECT_TRUE(a.json.is_array());
+  EXPECT_EQ(vic->Post("/api/tsas", {{"url", "http://127.0.0.1:1/tsr"}, {"ca_pem", "not a certificate"}}).status, 400);
+
+  // Settings: kept in the home, validated.
+  a = vic->Put("/api/settings", {{"idle_minutes", 5}, {"language", "es"}});
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(vic->Get("/api/settings").json.value("language", ""), "es");
+  EXPECT_EQ(vic->Get("/api/state").json.value("idle_minutes", 0), 5);
+  EXPECT_NE(testing::ReadFile(vic->home() + "/app-settings.json").find("\"es\""), std::string::npos);
+  EXPECT_EQ(vic->Put("/api/settings", {{"language", "fr"}}).status, 400);
+  EXPECT_EQ(vic->Put("/api/settings", {{"idle_minutes", 0}}).status, 400);
+
+  // Backup, then a passphrase change (the old one must be right).
+  a = vic->Post("/api/backup", {{"out", dir_.Sub("vic-backup")}});
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_FALSE(testing::ReadFile(dir_.Sub("vic-backup.key")).empty());
+  EXPECT_EQ(vic->Post("/api/backup", {{"out", "relative/path"}}).status, 400);
+  EXPECT_EQ(vic->Post("/api/passphrase", {{"old", "nope"}, {"new", "vic new pass"}}).status, 401);
+  EXPECT_EQ(vic->Post("/api/passphrase", {{"old", "vic pass"}, {"new", "vic new pass"}}).status, 204);
+  ASSERT_EQ(vic->Post("/api/lock").status, 204);
+  EXPECT_EQ(vic->Post("/api/unlock", {{"passphrase", "vic pass"}}).status, 401);
+  EXPECT_EQ(vic->Post("/api/unlock", {{"passphrase", "vic new pass"}}).status, 200);
+  EXPECT_EQ(vic->Get("/api/notes/" + note).status, 200);
 }
 
 }  // namespace
