@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Locking in a real browser, in a phone-sized window: a wrong passphrase
 gets the CLI's own sentence, repeated ones slow down, the idle timeout
-returns the page to the unlock screen by itself, and so does the Lock
+(10 s here) returns the page to the unlock screen by itself, and so does the Lock
 button; afterwards the API refuses data (423) until unlocked again.
 
 Usage: lock_test.py BIN_DIR SCREENSHOT_DIR
@@ -9,6 +9,8 @@ Usage: lock_test.py BIN_DIR SCREENSHOT_DIR
 import time
 
 from vigil_browser import Harness, check, wait_until
+
+IDLE_S = 10
 
 with Harness('lock') as hx:
     relay = hx.relay()
@@ -18,8 +20,8 @@ with Harness('lock') as hx:
     check(r.returncode != 0, 'the CLI accepted a wrong passphrase')
     cli_words = r.stderr.strip().splitlines()[-1].removeprefix('vigil: ').strip()
 
-    hx.step('app with a one-minute idle timeout, phone-sized window')
-    app = hx.app(vic.home, ['--idle-minutes', '1'])
+    hx.step('app with a 10-second idle timeout (the test-only --idle-seconds), phone-sized window')
+    app = hx.app(vic.home, ['--idle-seconds', str(IDLE_S)])
     b = hx.browser(size=(400, 820))
     b.open(app)
     b.heading('Unlock Vigil')
@@ -43,9 +45,9 @@ with Harness('lock') as hx:
     b.shot('home-phone')
 
     hx.step('idle: the page returns to the unlock screen by itself')
-    b.heading('Unlock Vigil', timeout=100)
+    b.heading('Unlock Vigil', timeout=IDLE_S + 30)
     idle = time.monotonic() - unlocked_at
-    check(idle >= 50, f'locked after {idle:.0f} s, before the one-minute idle timeout')
+    check(idle >= IDLE_S - 1, f'locked after {idle:.0f} s, before the {IDLE_S}-second idle timeout')
     check(app.api('GET', '/api/state')['store'] == 'locked', 'the page shows the unlock screen but the store is open')
     check(not b.find('#nav', visible=False).is_displayed(), 'the menu is still shown after the idle lock')
     check('Hello, Vic' not in b.text(), 'the home screen is still on the page after the idle lock')
