@@ -7,6 +7,7 @@ as the member's other device.
 
 Usage: firstrun_test.py BIN_DIR SCREENSHOT_DIR
 """
+import json
 import re
 
 from vigil_browser import Harness, check, wait_until
@@ -76,4 +77,17 @@ with Harness('firstrun') as hx:
                'the new device to finish joining')
     b.go('/')
     b.heading('Hello, Vic', timeout=30)
+
+    hx.step('the new device revokes the old one; the relay refuses it')
+    old_id = json.loads(vic.cli('whoami', '--json').stdout)['device_id']
+    b.go('/devices')
+    b.heading('My devices')
+    wait_until(lambda: len(b.d.find_elements('css selector', 'main tbody tr')) == 2, 30, 'both devices listed')
+    b.shot('devices-two')
+    b.click(f'main button[aria-label="Revoke device {old_id[:8]}"]')
+    b.d.switch_to.alert.accept()
+    b.find_text('#status', f'Device {old_id[:8]} is revoked', timeout=30)
+    wait_until(lambda: len(b.d.find_elements('css selector', 'main tbody tr')) == 1, 30, 'one device left')
+    r = vic.cli('sync', check_exit=False)
+    check(r.returncode != 0, f'the revoked device still syncs: {r.stdout} {r.stderr}')
     app2.stop()

@@ -16,6 +16,7 @@ to SCREENSHOT_DIR.
 """
 import datetime
 import glob
+import json
 import os
 import re
 import zipfile
@@ -71,6 +72,7 @@ with Harness('journey') as hx:
     lee = hx.member(relay, 'Lee', 'legal')
     for m in (cora, vic, lee):
         m.cli('sync')
+    vic_fp = json.loads(vic.cli('whoami', '--json').stdout)['identity_fingerprint']
 
     hx.step('three apps')
     app_c, app_v, app_l = hx.app(cora.home), hx.app(vic.home), hx.app(lee.home)
@@ -118,6 +120,20 @@ with Harness('journey') as hx:
     for m in (cora, vic, lee):
         b.find_text('main tbody th', m.name)
     b.shot('members')
+    # Verify Vic in person: a wrong number is refused in words, the right one marks him checked.
+    row = b.find_text('main tbody tr', 'Vic')
+    row.find_element('css selector', 'button').click()
+    b.heading('Members')
+    b.find_text('main h2', 'Check Vic in person')
+    wrong = ''.join('1' if c == '0' else '0' if c.isdigit() else c for c in vic_fp)
+    b.type('The digits they read to you', wrong)
+    b.click('main button[type=submit]', 'Confirm')
+    wait_until(lambda: b.find('main form p[role=alert]').text.strip(), 15, 'the mismatch message')
+    b.type('The digits they read to you', vic_fp)
+    b.click('main button[type=submit]', 'Confirm')
+    b.find_text('#status', 'Vic is checked', timeout=15)
+    wait_until(lambda: 'checked' in b.find_text('main tbody tr', 'Vic').text and
+               'not checked' not in b.find_text('main tbody tr', 'Vic').text, 15, 'Vic shown as checked')
     b.go('/devices')
     b.heading('My devices')
     b.find_text('main tbody', 'this device')

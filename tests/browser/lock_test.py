@@ -6,6 +6,7 @@ button; afterwards the API refuses data (423) until unlocked again.
 
 Usage: lock_test.py BIN_DIR SCREENSHOT_DIR
 """
+import os
 import time
 
 from vigil_browser import Harness, check, wait_until
@@ -53,8 +54,27 @@ with Harness('lock') as hx:
     check('Hello, Vic' not in b.text(), 'the home screen is still on the page after the idle lock')
     b.shot('idle-locked')
 
-    hx.step('the Lock button')
+    hx.step('settings: a backup, a new passphrase; the Lock button')
     b.type('Passphrase', vic.passphrase)
+    b.click('main button[type=submit]', 'Unlock')
+    b.heading('Hello, Vic', timeout=30)
+    b.go('/settings')
+    b.heading('Settings')
+    backup = os.path.join(hx.dir, 'vic-backup')
+    b.type('Where to save it (a full path on this computer)', backup)
+    b.click('main button[type=submit]', 'Make a backup')
+    b.find_text('main p', 'Backup written', timeout=30)
+    check(os.path.exists(backup) and os.path.exists(backup + '.key'), 'no backup files were written')
+    new_pass = 'a new passphrase for vic'
+    b.type('Current passphrase', vic.passphrase)
+    b.type('New passphrase', new_pass)
+    b.type('New passphrase again', new_pass)
+    b.click('main button[type=submit]', 'Change passphrase')
+    b.find_text('main p', 'Your passphrase is changed.', timeout=60)
+    b.shot('settings-phone')
+    b.click('#lock-button')
+    b.heading('Unlock Vigil', timeout=15)
+    b.type('Passphrase', new_pass)
     b.click('main button[type=submit]', 'Unlock')
     b.heading('Hello, Vic', timeout=30)
     b.click('#lock-button')
