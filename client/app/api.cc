@@ -133,6 +133,27 @@ std::string SafeFilename(const std::string& name) {
   return out.empty() ? "attachment" : out;
 }
 
+// A wrong passphrase (401, the CLI's words) or the slow-down after several
+// (429 with retry_after_s); false when `st` is neither.
+bool PassphraseRefused(httplib::Response& res, const Status& st, int64_t retry_ms) {
+  if (st.code() == Code::kResourceExhausted && retry_ms > 0) {
+    int64_t secs = (retry_ms + 999) / 1000;
+    res.set_header("Retry-After", std::to_string(secs));
+    res.status = 429;
+    res.set_content(Object([&](vigil::json::Writer& j) {
+                      j.Key("error").String(st.message()).Key("code").String("slow_down");
+                      j.Key("retry_after_s").Int(secs);
+                    }),
+                    "application/json");
+    return true;
+  }
+  if (st.code() == Code::kUnauthenticated) {
+    WriteError(res, 401, "wrong_passphrase", st.message());
+    return true;
+  }
+  return false;
+}
+
 std::string SyncJson(const SyncOutcome& o) {
   return Object([&](vigil::json::Writer& j) {
     client::views::WriteSyncFields(j, o.result);
@@ -481,18 +502,7 @@ void Api::Handle(const httplib::Request& req, RequestBody& body, httplib::Respon
     Status ran = service_->Run([&](Service& s) {
       int64_t retry_ms = 0;
       Status st = s.Unlock(AsBytes(pass), &retry_ms);
-      if (st.code() == Code::kResourceExhausted && retry_ms > 0) {
-        int64_t secs = (retry_ms + 999) / 1000;
-        res.set_header("Retry-After", std::to_string(secs));
-        res.status = 429;
-        res.set_content(Object([&](vigil::json::Writer& j) {
-                          j.Key("error").String(st.message()).Key("code").String("slow_down");
-                          j.Key("retry_after_s").Int(secs);
-                        }),
-                        "application/json");
-        return;
-      }
-      if (st.code() == Code::kUnauthenticated) return WriteError(res, 401, "wrong_passphrase", st.message());
+      if (PassphraseRefused(res, st, retry_ms)) return;
       if (st.code() == Code::kFailedPrecondition) return LockedError(res, StoreState::kNone);
       if (!st.ok()) return WriteStatusError(res, st);
       auto w = s.client()->Whoami();
@@ -518,18 +528,7 @@ void Api::Handle(const httplib::Request& req, RequestBody& body, httplib::Respon
     Status ran = service_->Run([&](Service& s) {
       int64_t retry_ms = 0;
       Status st = s.ChangePassphrase(AsBytes(old_pass), AsBytes(new_pass), &retry_ms);
-      if (st.code() == Code::kResourceExhausted && retry_ms > 0) {
-        int64_t secs = (retry_ms + 999) / 1000;
-        res.set_header("Retry-After", std::to_string(secs));
-        res.status = 429;
-        res.set_content(Object([&](vigil::json::Writer& j) {
-                          j.Key("error").String(st.message()).Key("code").String("slow_down");
-                          j.Key("retry_after_s").Int(secs);
-                        }),
-                        "application/json");
-        return;
-      }
-      if (st.code() == Code::kUnauthenticated) return WriteError(res, 401, "wrong_passphrase", st.message());
+      if (PassphraseRefused(res, st, retry_ms)) return;
       if (!st.ok()) return WriteStatusError(res, st);
       NoContent(res);
     });

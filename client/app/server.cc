@@ -85,6 +85,9 @@ Server::Server(Service* service, Api* api) : service_(service), api_(api) {
   http_.set_payload_max_length(kMaxVerifyBody + 1024 * 1024);
   http_.set_read_timeout(10, 0);
   http_.set_write_timeout(10, 0);
+  // An idle kept-alive browser connection holds a pool thread this long at
+  // shutdown; keep it short.
+  http_.set_keep_alive_timeout(2);
   // Every thread in the pool can hold one request; event streams and long
   // polls hold one each (at most kMaxEventStreams), leaving the rest free.
   http_.new_task_queue = [] { return new httplib::ThreadPool(kMaxEventStreams + 8); };

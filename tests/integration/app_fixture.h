@@ -67,6 +67,7 @@ class AppProcess {
   std::unique_ptr<httplib::Client> Client(bool with_token = true) const {
     auto c = std::make_unique<httplib::Client>("127.0.0.1", port_);
     c->set_read_timeout(60, 0);
+    c->set_write_timeout(60, 0);
     c->set_keep_alive(false);
     if (with_token) c->set_default_headers({{"X-Vigil-Token", token_}});
     return c;

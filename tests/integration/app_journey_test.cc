@@ -13,6 +13,7 @@
 #include <set>
 
 #include "app_fixture.h"
+#include "team_fixture.h"
 #include "testing/testing.h"
 #include "vigil/crypto.h"
 
@@ -37,15 +38,10 @@ std::set<std::string> FilesUnder(const std::string& dir) {
   return out;
 }
 
-class AppJourneyTest : public ::testing::Test {
+// The relay (and dir_) come from TeamTest.
+class AppJourneyTest : public TeamTest {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(crypto::InitCrypto().ok());
-    relay_ = std::make_unique<testing::RelayFixture>(dir_);
-    Status s = relay_->Start();
-    ASSERT_TRUE(s.ok()) << s.ToString();
-  }
-  std::unique_ptr<AppProcess> Member(const std::string& role, const std::string& name, const std::string& pass) {
+  std::unique_ptr<AppProcess> AppMember(const std::string& role, const std::string& name, const std::string& pass) {
     auto app = std::make_unique<AppProcess>(dir_, dir_.Sub(name + "-home"),
                                             std::vector<std::string>{"--sync-seconds", "2"});
     app->Start();
@@ -53,15 +49,12 @@ class AppJourneyTest : public ::testing::Test {
     app->InitAndJoin(pass, invite);
     return app;
   }
-
-  testing::TempDir dir_;
-  std::unique_ptr<testing::RelayFixture> relay_;
 };
 
 TEST_F(AppJourneyTest, AssignAcceptNoteOfflineDeliverAmendExportVerify) {
-  auto cora = Member("coordinator", "Cora", "cora pass");
-  auto vic = Member("volunteer", "Vic", "vic pass");
-  auto lee = Member("legal", "Lee", "lee pass");
+  auto cora = AppMember("coordinator", "Cora", "cora pass");
+  auto vic = AppMember("volunteer", "Vic", "vic pass");
+  auto lee = AppMember("legal", "Lee", "lee pass");
   ASSERT_FALSE(HasFatalFailure());
   EXPECT_EQ(cora->Get("/api/state").json.value("role", ""), "coordinator");
 
@@ -208,8 +201,8 @@ TEST_F(AppJourneyTest, AssignAcceptNoteOfflineDeliverAmendExportVerify) {
 }
 
 TEST_F(AppJourneyTest, MessagesShowDeliveredOrQueued) {
-  auto cora = Member("coordinator", "Cora", "cora pass");
-  auto vic = Member("volunteer", "Vic", "vic pass");
+  auto cora = AppMember("coordinator", "Cora", "cora pass");
+  auto vic = AppMember("volunteer", "Vic", "vic pass");
   ASSERT_FALSE(HasFatalFailure());
   ApiAnswer a = vic->Post("/api/messages", {{"to", "Cora"}, {"text", "Met D. at 10:05"}});
   ASSERT_EQ(a.status, 201) << a.body;
@@ -249,7 +242,7 @@ namespace {
 // device), members verify, attachments, stamp, TSAs, drafts, settings,
 // backup, passphrase change.
 TEST_F(AppJourneyTest, DevicesInvitesAttachmentsSettingsBackupPassphrase) {
-  auto cora = Member("coordinator", "Cora", "cora pass");
+  auto cora = AppMember("coordinator", "Cora", "cora pass");
   ASSERT_FALSE(HasFatalFailure());
   // A coordinator's invite, shown once, works for a new member's app.
   ApiAnswer a = cora->Post("/api/invites", {{"role", "volunteer"}, {"name", "Vic"}, {"expires_hours", 2}});

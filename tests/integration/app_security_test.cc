@@ -15,8 +15,14 @@ using nlohmann::json;
 class AppSecurityTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(StartApp("600"));
+  }
+  void StartApp(const std::string& idle_seconds) {
+    if (app_) {
+      EXPECT_EQ(app_->Stop(), 0);
+    }
     app_ = std::make_unique<AppProcess>(dir_, dir_.Sub("home"),
-                                        std::vector<std::string>{"--idle-seconds", "3", "--sync-seconds", "60"});
+                                        std::vector<std::string>{"--idle-seconds", idle_seconds, "--sync-seconds", "60"});
     ASSERT_NO_FATAL_FAILURE(app_->Start());
   }
   void InitStore() {
@@ -160,6 +166,7 @@ TEST_F(AppSecurityTest, WrongPassphraseHasTheCliWordsAndRepeatedFailuresSlowDown
 }
 
 TEST_F(AppSecurityTest, LockAndIdleTimeoutDropTheStore) {
+  ASSERT_NO_FATAL_FAILURE(StartApp("3"));  // a short idle timeout for this test
   ASSERT_NO_FATAL_FAILURE(InitStore());
   ASSERT_EQ(app_->Put("/api/drafts/new:x", {{"text", "kept"}}).status, 204);
   ASSERT_EQ(app_->Post("/api/lock").status, 204);
