@@ -15,6 +15,9 @@ PACKAGES=(
   strace
   clang libclang-rt-14-dev
   systemd
+  # The app's browser tests (tests/browser): headless Chromium driven by Selenium
+  # from Debian's /usr/bin/python3; a font so pages render text in screenshots.
+  chromium chromium-driver python3-selenium fonts-dejavu-core
 )
 
 missing=()

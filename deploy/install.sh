@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the built binaries, the systemd unit and the directories of a
-# Vigil relay on a Debian 12 server. Idempotent.
+# Vigil relay on a Debian 12 server, and the desktop launcher of `vigil app`
+# (the members' interface) for desktop machines. Idempotent.
 #
 #   ./deploy/install.sh                 # real install (as root)
 #   DESTDIR=/tmp/root ./deploy/install.sh   # lay the files out under DESTDIR only
@@ -27,6 +28,10 @@ install -d -m 0755 "$DESTDIR/usr/local/lib/vigil/plugins"
 for p in "$BUILD_DIR"/lib/vigil/plugins/*.so; do
   [ -e "$p" ] && install -m 0644 "$p" "$DESTDIR/usr/local/lib/vigil/plugins/"
 done
+# The members' launcher: "Vigil" in the desktop's application menu runs
+# `vigil app`, which opens the interface in the default browser.
+install -d -m 0755 "$DESTDIR/usr/local/share/applications"
+install -m 0644 deploy/vigil-app.desktop "$DESTDIR/usr/local/share/applications/vigil-app.desktop"
 install -d -m 0750 "$DESTDIR/etc/vigil-relay"
 install -m 0644 deploy/vigil-relay.conf.example "$DESTDIR/etc/vigil-relay/vigil-relay.conf.example"
 if [ ! -e "$DESTDIR/etc/vigil-relay/vigil-relay.conf" ]; then
@@ -56,4 +61,5 @@ Installed. Next steps (docs/OPERATIONS.md has the details):
   3. sudo systemctl enable --now vigil-relay
   4. sudo -u vigil vigil-relay invite --data /var/lib/vigil-relay --role coordinator --name NAME \
          --passphrase-file /etc/vigil-relay/relay-passphrase
+Members start "Vigil" from the application menu (or run: vigil app).
 MSG

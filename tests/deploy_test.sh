@@ -8,9 +8,15 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 DESTDIR="$root" BUILD_DIR="$BUILD_DIR" ./deploy/install.sh > /dev/null
 for f in usr/local/bin/vigil-relay usr/local/bin/vigil etc/systemd/system/vigil-relay.service \
-         usr/local/lib/vigil/plugins/notary.so usr/local/lib/vigil/plugins/tlog.so; do
+         usr/local/lib/vigil/plugins/notary.so usr/local/lib/vigil/plugins/tlog.so \
+         usr/local/share/applications/vigil-app.desktop; do
   [ -e "$root/$f" ] || { echo "missing $f"; exit 1; }
 done
+# The launcher starts the app without a terminal, with the installed binary.
+desktop="$root/usr/local/share/applications/vigil-app.desktop"
+grep -qx 'Exec=/usr/local/bin/vigil app' "$desktop" || { echo "the launcher does not run vigil app"; exit 1; }
+grep -qx 'Terminal=false' "$desktop" && grep -qx 'Type=Application' "$desktop" && head -1 "$desktop" | grep -qx '\[Desktop Entry\]' \
+  || { echo "the launcher is not a valid desktop entry"; exit 1; }
 [ "$(stat -c %a "$root/var/lib/vigil-relay")" = 700 ] || { echo "state dir not 0700"; exit 1; }
 [ "$(stat -c %a "$root/etc/vigil-relay")" = 750 ] || { echo "config dir not 0750"; exit 1; }
 grep -q '^LoadCredential=relay-passphrase:' "$root/etc/systemd/system/vigil-relay.service"
