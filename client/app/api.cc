@@ -211,8 +211,9 @@ BodyKind Api::BodyKindFor(const std::string& method, const std::string& path) {
   return BodyKind::kJson;
 }
 
-bool Api::IsActivity(const std::string& method, const std::string& path) {
+bool Api::IsActivity(const std::string& method, const std::string& path, bool background) {
   if (method != "GET") return true;
+  if (background) return false;  // the page re-reading after an event
   return path != "/api/events" && path != "/api/changes" && path != "/api/state" && path != "/api/status";
 }
 

@@ -55,9 +55,11 @@ class Api {
   Api(Service* service, int64_t idle_override_ms);
 
   static BodyKind BodyKindFor(const std::string& method, const std::string& path);
-  // Whether a request counts as user activity for the idle timeout (the
-  // page's own polling does not).
-  static bool IsActivity(const std::string& method, const std::string& path);
+  // Whether a request counts as user activity for the idle timeout. The
+  // page's own polling does not, nor a GET it marks `background` (header
+  // X-Vigil-Background: 1: a re-read after an event, not the member's doing),
+  // so that a busy team's updates never keep an unattended store open.
+  static bool IsActivity(const std::string& method, const std::string& path, bool background);
 
   void Handle(const httplib::Request& req, RequestBody& body, httplib::Response& res);
   // Unblocks event streams (shutdown).

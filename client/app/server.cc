@@ -12,7 +12,10 @@ namespace {
 constexpr char kCsp[] =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
-constexpr char kCookie[] = "vigil_session";
+// The session cookie's name carries the port: cookies are shared by every
+// port of a host, so two apps on one machine must not overwrite each
+// other's session.
+std::string CookieName(int port) { return "vigil_session_" + std::to_string(port); }
 constexpr size_t kMaxSessions = 64;
 
 crypto::SecretBytes RandomHex() {
@@ -158,7 +161,7 @@ bool Server::TokenMatches(const std::string& presented) const { return EqualCt(t
 
 bool Server::Authorised(const httplib::Request& req) const {
   if (req.has_header("X-Vigil-Token") && TokenMatches(req.get_header_value("X-Vigil-Token"))) return true;
-  std::string cookie = CookieValue(req, kCookie);
+  std::string cookie = CookieValue(req, CookieName(port_));
   if (cookie.empty()) return false;
   std::lock_guard<std::mutex> lock(mu_);
   bool found = false;
@@ -168,7 +171,7 @@ bool Server::Authorised(const httplib::Request& req) const {
 
 void Server::NewSession(httplib::Response& res) {
   crypto::SecretBytes id = RandomHex();
-  std::string header = std::string(kCookie) + "=" +
+  std::string header = CookieName(port_) + "=" +
                        std::string(reinterpret_cast<const char*>(id.data()), id.size()) +
                        "; HttpOnly; SameSite=Strict; Path=/";
   {
@@ -274,7 +277,9 @@ void Server::Handle(const httplib::Request& req, httplib::Response& res, const h
       body.limit = limit;
     }
   }
-  if (Api::IsActivity(req.method, req.path)) service_->Touch();
+  if (Api::IsActivity(req.method, req.path, req.get_header_value("X-Vigil-Background") == "1")) {
+    service_->Touch();
+  }
   if (req.method == "POST" && req.path == "/api/session") {
     // Only the start token itself opens a session (not another cookie).
     if (!req.has_header("X-Vigil-Token") || !TokenMatches(req.get_header_value("X-Vigil-Token"))) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -141,7 +142,13 @@ int CmdApp(const Context& ctx, const ArgList& argv) {
       }
       if (sig == SIGINT || sig == SIGTERM) {
         std::cerr << "vigil: stopping" << std::endl;
-        server.Stop();  // running requests finish (and with them their jobs)
+        // Running requests finish (and with them their jobs). Stop() does
+        // nothing if Serve() has not started listening yet (a signal right
+        // after the URL line), so repeat it until Serve() has returned.
+        while (!done.load()) {
+          server.Stop();
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
         break;
       }
     }

@@ -261,7 +261,7 @@ class Browser:
     # -- navigation
     def open(self, app):
         """Opens the app as the member would: the URL with #k=TOKEN. Cookies
-        of another app on 127.0.0.1 are dropped first (cookies ignore ports)."""
+        of another app on 127.0.0.1 are dropped first (a clean browser per member)."""
         self.d.delete_all_cookies()
         self.app = app
         self.d.get(app.url)

@@ -15,8 +15,21 @@ export function setLockedHandler(fn) {
   onLocked = fn;
 }
 
+// Re-reads after a live update are not the member's doing: they are marked
+// so that they never hold off the idle lock (docs/APP.md, X-Vigil-Background).
+let background = 0;
+export async function inBackground(fn) {
+  background += 1;
+  try {
+    return await fn();
+  } finally {
+    background -= 1;
+  }
+}
+
 async function call(method, path, body, contentType) {
   const opts = { method, credentials: 'same-origin', headers: {} };
+  if (background > 0 && method === 'GET') opts.headers['X-Vigil-Background'] = '1';
   if (body !== undefined) {
     if (contentType) {
       opts.headers['Content-Type'] = contentType;

@@ -1,6 +1,6 @@
 // The Vigil app page: boot, session, router, header (who, sync, Lock),
 // problems, and live updates from /api/events. Screens live in views/.
-import { api, ApiError, setLockedHandler, startSession } from './api.js';
+import { api, ApiError, inBackground, setLockedHandler, startSession } from './api.js';
 import { t, has, setLanguage, language, formatAgo } from './i18n.js';
 import { h, clear, append } from './dom.js';
 import * as welcome from './views/welcome.js';
@@ -254,18 +254,18 @@ const pendingWhat = new Set();
 function onChanged(what) {
   for (const w of what) pendingWhat.add(w);
   clearTimeout(changeTimer);
-  changeTimer = setTimeout(async () => {
+  changeTimer = setTimeout(() => inBackground(async () => {
     const w = [...pendingWhat];
     pendingWhat.clear();
     if (w.includes('state') || w.includes('settings')) {
       const before = ctx.state && ctx.state.store;
       await reloadState();
-      if (before !== ctx.state.store) { route(); return; }
+      if (before !== ctx.state.store) { await route(); return; }
     }
     if (w.includes('status') || w.includes('problems')) await refreshStatus();
     const v = ctx.view;
-    if (v && v.live && v.live.some((x) => w.includes(x)) && !editing()) route(true);
-  }, 150);
+    if (v && v.live && v.live.some((x) => w.includes(x)) && !editing()) await route(true);
+  }), 150);
 }
 
 // True while the member is typing in a form on the screen: a live update
