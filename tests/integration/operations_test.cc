@@ -367,12 +367,22 @@ TEST_F(LimitsTest, NewHandshakesAreRefusedAtTheConnectionLimit) {
     ASSERT_TRUE((*c)->WaitConnected(5000)) << "connection " << i;
     held.push_back(std::move(*c));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // the relay counts them
-  CommandResult r = cora->Run({"status", "--json"});
+  // The relay counts connections as its monitor reports them, a moment after
+  // the handshakes: ask until it has (bounded), instead of guessing a delay
+  // that a loaded machine overruns.
+  auto status_until = [&](int want) {
+    CommandResult r;
+    for (int i = 0; i < 20; ++i) {
+      r = cora->Run({"status", "--json"});
+      if (r.exit_code == want) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    return r;
+  };
+  CommandResult r = status_until(4);
   EXPECT_EQ(r.exit_code, 4) << "a fourth connection is refused: " << r.out << r.err;
   held.clear();
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
-  r = cora->Run({"status", "--json"});
+  r = status_until(0);
   EXPECT_EQ(r.exit_code, 0) << "served again once connections close: " << r.out << r.err;
 }
 
